@@ -1,0 +1,21 @@
+from django.http import HttpRequest
+
+from sharing.models import Membership
+
+
+def navigation(request: HttpRequest) -> dict:
+    """The team switcher and the current team, region and role for base.html."""
+    if not request.user.is_authenticated:
+        return {}
+    memberships = list(
+        Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
+    )
+    current = getattr(request, "membership", None)
+    context = {"memberships": memberships, "current_membership": current}
+    if current is not None:
+        team = current.team
+        context["team"] = team
+        context["region"] = team.region_or_default(request.GET.get("region"))
+        context["is_admin"] = current.has_role("admin")
+        context["is_member"] = current.has_role("member")
+    return context
