@@ -1,0 +1,188 @@
+"""The built-in cloud as one WSGI application: identity plus Glance v2 for several regions.
+
+Layout below `base_url`:
+    /identity/v2.0/tokens                 Rackspace Cloud Identity
+    /identity/v3/auth/tokens              Keystone
+    /{region}/images                      Glance root (versions); its API under /v2/...
+"""
+
+import re
+import time
+import uuid
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import faults, glance, identity
+from .state import CloudState, version_tuple
+from .web import HttpError, Request, Response, glance_error, json_response
+
+StartResponse = Callable[..., Any]
+
+# WebOb's explanation for a 401 (glance-observed row 2).
+UNAUTHORIZED = (
+    "This server could not verify that you are authorized to access the document you "
+    "requested. Either you supplied the wrong credentials (e.g., bad password), or your "
+    "browser does not understand how to supply the credentials required."
+)
+
+_GLANCE_HANDLERS: dict[str, Callable[[glance.Call], Response]] = {
+    "images_list": glance.list_images,
+    "image_get": glance.get_image,
+    "image_create": glance.create_image,
+    "image_patch": glance.patch_image,
+    "members_list": glance.list_members,
+    "member_get": glance.get_member,
+    "member_create": glance.create_member,
+    "member_update": glance.update_member,
+    "member_delete": glance.delete_member,
+}
+
+
+@dataclass(frozen=True)
+class _Route:
+    pattern: str
+    methods: dict[str, str]  # HTTP method -> route name
+    needs_token: bool = False
+    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "regex", re.compile(self.pattern + r"\Z"))
+
+
+_ROOT = r"/(?P<region>[a-z0-9]+)/images"
+_IMAGE = _ROOT + r"/v2/images/(?P<image_id>[^/]+)"
+_ROUTES = (
+    _Route(r"/identity/v2\.0/tokens", {"POST": "identity_rackspace"}),
+    _Route(r"/identity/v3/auth/tokens", {"POST": "identity_keystone"}),
+    _Route(_ROOT + r"/?", {"GET": "versions"}),
+    _Route(_ROOT + r"/versions", {"GET": "versions"}),
+    _Route(_ROOT + r"/v2/images", {"GET": "images_list", "POST": "image_create"}, True),
+    _Route(_IMAGE, {"GET": "image_get", "PATCH": "image_patch"}, True),
+    _Route(_IMAGE + r"/members", {"GET": "members_list", "POST": "member_create"}, True),
+    _Route(
+        _IMAGE + r"/members/(?P<member_id>[^/]+)",
+        {"GET": "member_get", "PUT": "member_update", "DELETE": "member_delete"},
+        True,
+    ),
+)
+
+
+class FakeCloudApp:
+    """A WSGI callable. `base_url` is where clients reach it; it may change (see server.py)."""
+
+    def __init__(
+        self,
+        state: CloudState,
+        base_url: str,
+        regions: Sequence[str] = ("IAD", "DFW", "ORD"),
+    ) -> None:
+        self.state = state
+        self.base_url = base_url.rstrip("/")
+        self.regions = tuple(region.upper() for region in regions)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        response = self.respond(Request.from_environ(environ))
+        start_response(response.status_line, response.headers)
+        return [response.body]
+
+    def respond(self, request: Request) -> Response:
+        """Answer one request. `FakeTimeout` and `FakeReset` escape for the transport."""
+        try:
+            response = self._dispatch(request)
+        except HttpError as error:
+            response = error.response()
+        response.headers.append(("x-openstack-request-id", f"req-{uuid.uuid4()}"))
+        return response
+
+    def _dispatch(self, request: Request) -> Response:
+        route, params = self._match(request.path)
+        name = route.methods.get(request.method)
+        if name is None:
+            if route.needs_token:
+                self._caller(request)  # keystonemiddleware answers 401 before the router
+            raise glance_error(
+                405,
+                f"The method {request.method} is not allowed for this resource.",
+                [("Allow", ", ".join(route.methods))],
+            )
+        fired = self.state.record_call(name)
+        _sleep(faults.latency(fired, after=False))  # outside the lock: requests overlap
+        faults.fail(fired, after=False)
+        try:
+            with self.state.transaction():
+                response = self._handle(name, request, params)
+        except HttpError as error:
+            response = error.response()
+        # After-faults: the change is made, yet the client sees a failure.
+        _sleep(faults.latency(fired, after=True))
+        faults.fail(fired, after=True)
+        return response
+
+    def _match(self, full_path: str) -> tuple[_Route, dict[str, str]]:
+        prefix = urlsplit(self.base_url).path.rstrip("/")
+        if full_path.startswith(prefix):
+            path = full_path[len(prefix) :]
+            for route in _ROUTES:
+                found = route.regex.match(path)
+                region = found and found.groupdict().get("region")
+                if found and (region is None or region.upper() in self.regions):
+                    return route, found.groupdict()
+        raise glance_error(404, glance.NOT_FOUND)
+
+    def _handle(self, name: str, request: Request, params: dict[str, str]) -> Response:
+        if name == "identity_rackspace":
+            return identity.rackspace_tokens(self._identity_call(request))
+        if name == "identity_keystone":
+            return identity.keystone_tokens(self._identity_call(request))
+        region = params["region"]
+        if name == "versions":
+            return self._versions(region, multiple_choices=not request.path.endswith("versions"))
+        caller = self._caller(request)
+        if request.method in ("GET", "DELETE") and request.body:
+            raise glance_error(400, "A body is not expected with this request.")
+        call = glance.Call(
+            state=self.state,
+            request=request,
+            region=region.upper(),
+            caller=caller,
+            root=f"{self.base_url}/{region}/images",
+            pre_ocata=self.state.pre_ocata,
+            image_id=params.get("image_id", ""),
+            member_id=params.get("member_id", ""),
+        )
+        return _GLANCE_HANDLERS[name](call)
+
+    def _identity_call(self, request: Request) -> identity.IdentityCall:
+        return identity.IdentityCall(self.state, request, self.base_url, self.regions)
+
+    def _caller(self, request: Request) -> glance.Caller:
+        value = request.headers.get("x-auth-token", "")
+        token = self.state.valid_token(value) if value else None
+        if token is None:
+            raise glance_error(
+                401,
+                UNAUTHORIZED,
+                [("WWW-Authenticate", f"Keystone uri='{self.base_url}/identity'")],
+            )
+        return glance.Caller(token.tenant_id, frozenset(token.roles))
+
+    def _versions(self, region: str, *, multiple_choices: bool) -> Response:
+        """`GET /versions` is 200 and `GET /` 300, with the same document (images-api §1)."""
+        current = version_tuple(self.state.api_version)[1]
+        href = f"{self.base_url}/{region}/images/v2/"
+        versions = [
+            {
+                "id": f"v2.{minor}",
+                "status": "CURRENT" if minor == current else "SUPPORTED",
+                "links": [{"rel": "self", "href": href}],
+            }
+            for minor in range(current, -1, -1)
+        ]
+        return json_response(300 if multiple_choices else 200, {"versions": versions})
+
+
+def _sleep(seconds: float) -> None:
+    if seconds > 0:
+        time.sleep(seconds)
