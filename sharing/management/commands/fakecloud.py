@@ -1,0 +1,27 @@
+from django.core.management.base import BaseCommand
+
+from sharing.cloud.fake import CloudState, FakeCloudApp, seed_demo_cloud
+from sharing.cloud.fake.server import serve
+
+
+class Command(BaseCommand):
+    help = "Serve the built-in cloud over HTTP on 127.0.0.1 (for the CLI, timeouts and resets)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--port", type=int, default=8774)
+        parser.add_argument(
+            "--db", default=":memory:", help="SQLite file for its state (default: in memory)."
+        )
+        parser.add_argument("--seed", action="store_true", help="Fill it with the demo data.")
+
+    def handle(self, *args, **options):
+        port = options["port"]
+        state = CloudState(options["db"])
+        if options["seed"]:
+            seed_demo_cloud(state)
+        base_url = f"http://127.0.0.1:{port}"
+        self.stdout.write(
+            f"Built-in cloud on {base_url}: identity at {base_url}/identity "
+            "(Rackspace /v2.0/tokens, Keystone /v3/auth/tokens). Ctrl-C stops it."
+        )
+        serve(FakeCloudApp(state, base_url), host="127.0.0.1", port=port)
