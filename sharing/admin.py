@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from sharing.models import Membership, Team
+from sharing.models import LedgerEntry, Membership, Share, Team
 
 
 class TeamAdminForm(forms.ModelForm):
@@ -68,3 +68,39 @@ class MembershipAdmin(admin.ModelAdmin):
     list_filter = ["role", "team"]
     search_fields = ["user__username", "team__name"]
     autocomplete_fields = ["user"]
+
+
+@admin.register(LedgerEntry)
+class LedgerEntryAdmin(admin.ModelAdmin):
+    """Read-only: the ledger is append-only (DESIGN.md §7)."""
+
+    list_display = [
+        "created_at", "team", "actor_name", "action", "image_name", "tenant", "outcome",
+        "http_status",
+    ]  # fmt: skip
+    list_filter = ["action", "outcome", "team"]
+    search_fields = ["image_id", "image_name", "tenant", "actor_name", "request_id"]
+    date_hierarchy = "created_at"
+    show_full_result_count = False  # counting millions of rows on every page is slow
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Share)
+class ShareAdmin(admin.ModelAdmin):
+    list_display = ["image_name", "tenant", "status", "team", "region", "shared_at", "revoked_at"]
+    list_filter = ["status", "team", "region"]
+    search_fields = ["image_id", "image_name", "tenant"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

@@ -1,5 +1,6 @@
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from sharing import crypto
 
@@ -104,3 +105,148 @@ class Membership(models.Model):
 
     def has_role(self, role: str) -> bool:
         return Role(self.role).rank >= Role(role).rank
+
+
+class ShareStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    REJECTED = "rejected", "Rejected"
+
+
+class Share(models.Model):
+    """What the dashboard knows of one image member, updated from what the cloud answered."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="shares")
+    region = models.CharField(max_length=32)
+    image_id = models.CharField(max_length=64)
+    image_name = models.CharField(max_length=255, blank=True)
+    tenant = models.CharField(max_length=255)
+    status = models.CharField(
+        max_length=10, choices=ShareStatus.choices, default=ShareStatus.PENDING
+    )
+    shared_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    shared_at = models.DateTimeField()
+    expires_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "region", "image_id", "tenant"],
+                condition=models.Q(revoked_at__isnull=True),
+                name="one_active_share_per_image_and_tenant",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "region", "image_id"])]
+
+    def __str__(self) -> str:
+        return f"{self.image_id} → {self.tenant} ({self.status})"
+
+
+class Action(models.TextChoices):
+    SHARE = "share", "Share"
+    REVOKE = "revoke", "Revoke"
+    MAKE_SHARED = "make_shared", "Make image shared"
+    ACCEPT = "accept", "Accept incoming"
+    REJECT = "reject", "Reject incoming"
+    PENDING = "pending", "Set incoming to pending"
+    REQUEST = "request", "Request access"
+    APPROVE = "approve", "Approve request"
+    REJECT_REQUEST = "reject_request", "Reject request"
+    CANCEL = "cancel", "Cancel request"
+    EXPIRE = "expire", "Expire"
+    DRIFT = "drift", "Drift found by sync"
+
+
+class Outcome(models.TextChoices):
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Unknown"
+
+
+class AppendOnlyError(Exception):
+    """A ledger entry with an outcome cannot change, and no entry can be deleted."""
+
+
+class LedgerQuerySet(models.QuerySet):
+    def delete(self):
+        raise AppendOnlyError("Ledger entries are never deleted.")
+
+    def update(self, **kwargs):
+        raise AppendOnlyError("Ledger entries change only through LedgerEntry.save().")
+
+
+class LedgerEntry(models.Model):
+    """One action and its outcome, append-only (DESIGN.md §7; shaped like django-auditlog).
+
+    An attempt is saved with no outcome before the upstream call and completed after it, so a
+    crash in between leaves a visible unresolved attempt for a later check to settle.
+    """
+
+    created_at = models.DateTimeField(default=timezone.now)
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="ledger")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150)
+    action = models.CharField(max_length=20, choices=Action.choices)
+    region = models.CharField(max_length=32, blank=True)
+    image_id = models.CharField(max_length=64, blank=True)
+    image_name = models.CharField(max_length=255, blank=True)
+    tenant = models.CharField(max_length=255, blank=True)
+    note = models.TextField(blank=True)
+    # NULL, not "", marks an unresolved attempt: the PostgreSQL trigger tests for it.
+    outcome = models.CharField(  # noqa: DJ001
+        max_length=10, choices=Outcome.choices, null=True, blank=True
+    )
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    message = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LedgerQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name_plural = "ledger entries"
+        indexes = [
+            models.Index(fields=["team", "-id"], name="ledger_team"),
+            models.Index(fields=["team", "image_id", "-id"], name="ledger_team_image"),
+            models.Index(fields=["team", "tenant", "-id"], name="ledger_team_tenant"),
+            models.Index(fields=["team", "actor_name", "-id"], name="ledger_team_actor"),
+            models.Index(fields=["team", "action", "-id"], name="ledger_team_action"),
+            models.Index(fields=["team", "outcome", "-id"], name="ledger_team_outcome"),
+            models.Index(fields=["team", "created_at"], name="ledger_team_time"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_name} {self.action} {self.outcome}"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None:
+            stored = LedgerEntry.objects.filter(pk=self.pk).values_list("outcome", flat=True)
+            if stored.first() is not None:
+                raise AppendOnlyError("A completed ledger entry cannot change.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnlyError("Ledger entries are never deleted.")
+
+    def complete(
+        self,
+        outcome: str,
+        *,
+        http_status: int | None = None,
+        request_id: str | None = None,
+        message: str = "",
+    ) -> None:
+        self.outcome = outcome
+        self.http_status = http_status
+        self.request_id = request_id or ""
+        self.message = message
+        self.completed_at = timezone.now()
+        self.save()

@@ -251,6 +251,8 @@ CLOUD_CONNECT_TIMEOUT = env_float("CLOUD_CONNECT_TIMEOUT", 5.0)
 CLOUD_READ_TIMEOUT = env_float("CLOUD_READ_TIMEOUT", 30.0)
 CLOUD_RETRY_TOTAL_SECONDS = env_float("CLOUD_RETRY_TOTAL_SECONDS", 15.0)
 CLOUD_SHARE_CONCURRENCY = env_int("CLOUD_SHARE_CONCURRENCY", 8, minimum=1)
+# Glance's image_member_quota (128 by default); the API does not tell, so it is configured.
+CLOUD_MEMBER_LIMIT = env_int("CLOUD_MEMBER_LIMIT", 128, minimum=1)
 # The built-in cloud (DEMO): teams whose identity URL starts with this are served in-process
 # from the SQLite file below, so every process of the dashboard sees the same cloud.
 FAKE_CLOUD_URL = "http://cloud.demo.invalid"

@@ -1,15 +1,57 @@
 """The shared cast: a team `acme` with an admin, a member and a viewer, and an outsider."""
 
-import pytest
-from django.contrib.auth.models import User
+from pathlib import Path
 
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.core.cache import cache
+
+from sharing import clouds
+from sharing.cloud import http as cloud_http
+from sharing.cloud.fake import CloudState, FakeCloudApp
 from sharing.models import AuthKind, Membership, Role, Team
 
 PASSWORD = "correct horse battery"
+ROOT = Path(__file__).resolve().parent.parent
 
 
 def make_user(username: str) -> User:
     return User.objects.create_user(username, f"{username}@example.com", PASSWORD)
+
+
+ACME, GLOBEX, INITECH = "100001", "100002", "100003"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Tokens live in the cache; each test starts without any."""
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.fixture
+def cloud():
+    """The built-in cloud, in memory, reached through the real client code in-process.
+
+    Accounts: acme (100001, user acme-admin), globex (100002), initech (100003).
+    """
+    state = CloudState(":memory:")
+    for tenant, name in [(ACME, "Acme"), (GLOBEX, "Globex"), (INITECH, "Initech")]:
+        state.add_account(tenant, name)
+        state.add_user(
+            f"{name.lower()}-admin", tenant, api_key="demo-api-key", password="demo-cloud-password"
+        )
+    factory = cloud_http.session_factory
+    clouds.use_builtin_cloud(FakeCloudApp(state, settings.FAKE_CLOUD_URL))
+    yield state
+    cloud_http.session_factory = factory
+
+
+def acme_image(cloud: CloudState, name: str = "web-base", **fields) -> str:
+    """A new image owned by acme in IAD; returns its ID."""
+    return cloud.create_image(owner=ACME, region="IAD", name=name, **fields)["id"]
 
 
 @pytest.fixture
@@ -18,6 +60,7 @@ def team(db) -> Team:
         name="Acme",
         slug="acme",
         auth_kind=AuthKind.RACKSPACE_APIKEY,
+        identity_url=f"{settings.FAKE_CLOUD_URL}/identity",
         username="acme-admin",
         tenant_id="100001",
         regions=["IAD", "DFW"],

@@ -14,6 +14,7 @@ os.environ.setdefault("HTTPS", "0")
 os.environ.setdefault("CACHE_URL", "locmemcache://")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("TASKS_IMMEDIATE", "1")
+os.environ.setdefault("CLOUD_RETRY_TOTAL_SECONDS", "1")
 # Browser tests need plain static storage (no manifest, no collectstatic).
 os.environ.setdefault(
     "STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage"

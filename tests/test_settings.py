@@ -20,7 +20,8 @@ PRODUCTION = {
 
 
 def run(args: list[str], **env: str) -> subprocess.CompletedProcess:
-    clean = {k: v for k, v in os.environ.items() if k not in PRODUCTION | {"HTTPS": ""}}
+    dropped = PRODUCTION | {"HTTPS": "", "DJANGO_ALLOW_ASYNC_UNSAFE": ""}
+    clean = {k: v for k, v in os.environ.items() if k not in dropped}
     clean["DJANGO_SETTINGS_MODULE"] = "sharing.settings"
     return subprocess.run(
         [sys.executable, *args], cwd=ROOT, env={**clean, **env}, capture_output=True, text=True

@@ -7,6 +7,7 @@ from django.utils.text import slugify
 from sharing.cloud import CloudError
 from sharing.cloud.identity import CloudAccount, authenticate
 from sharing.cloud.images import ImagesClient
+from sharing.cloud.tenants import validate_tenant_id
 from sharing.models import AuthKind, Team, TenantFormat
 
 
@@ -73,9 +74,20 @@ class Command(BaseCommand):
         team.tenant_id = auth.tenant_id
         team.regions = sorted(auth.regions)
         team.default_region = region
-        if account.auth_kind.startswith("keystone") and team._state.adding:
-            team.tenant_format = TenantFormat.KEYSTONE
+        if team._state.adding:
+            team.tenant_format = _tenant_format_like(auth.tenant_id)
         team.set_secret(account.secret)
         team.full_clean()
         team.save()
         return team
+
+
+def _tenant_format_like(tenant_id: str) -> str:
+    """Other accounts' IDs look like ours: digits on Rackspace, 32 hex on most Keystones."""
+    for fmt in (TenantFormat.RACKSPACE, TenantFormat.KEYSTONE):
+        try:
+            validate_tenant_id(tenant_id, fmt)
+        except ValueError:
+            continue
+        return fmt
+    return TenantFormat.FREE

@@ -1,0 +1,125 @@
+import csv
+import io
+from datetime import timedelta
+
+from django.utils import timezone
+
+from sharing.models import Action, Outcome
+from sharing.services import ledger_attempt
+
+from .conftest import GLOBEX, INITECH
+
+
+def record(team, actor, action=Action.SHARE, tenant=GLOBEX, outcome=Outcome.SUCCEEDED, **kw):
+    entry = ledger_attempt(team=team, actor=actor, action=action, tenant=tenant, **kw)
+    if outcome:
+        entry.complete(outcome, http_status=200, request_id="req-1")
+    return entry
+
+
+def test_it_shows_entries_newest_first(client, alice, team):
+    record(team, alice, tenant=GLOBEX, image_id="img-1", image_name="first")
+    record(team, alice, action=Action.REVOKE, tenant=GLOBEX, image_id="img-1", image_name="second")
+    client.force_login(alice)
+    entries = client.get("/t/acme/history/").context["entries"]
+    assert [e.action for e in entries] == [Action.REVOKE, Action.SHARE]
+
+
+def test_each_filter_narrows_the_list(client, alice, bob, team):
+    record(team, alice, tenant=GLOBEX, image_id="img-1")
+    record(team, bob, action=Action.REQUEST, tenant=INITECH, image_id="img-2")
+    record(team, alice, tenant=INITECH, image_id="img-2", outcome=Outcome.FAILED)
+    record(team, alice, tenant=INITECH, image_id="img-3", outcome=None)
+    client.force_login(alice)
+
+    def count(query):
+        return len(client.get(f"/t/acme/history/?{query}").context["entries"])
+
+    assert count("") == 4
+    assert count("image=img-2") == 2
+    assert count(f"member={INITECH}") == 3
+    assert count("actor=bob") == 1
+    assert count("action=request") == 1
+    assert count("outcome=failed") == 1
+    assert count("outcome=unresolved") == 1
+    today = timezone.localdate()
+    assert count(f"since={today}&until={today}") == 4
+    assert count(f"until={today - timedelta(days=1)}") == 0
+
+
+def test_an_unresolved_attempt_is_visible(client, alice, team):
+    record(team, alice, outcome=None)
+    client.force_login(alice)
+    assert "unresolved" in client.get("/t/acme/history/").text
+
+
+def test_a_bad_date_range_is_explained_next_to_the_field(client, alice, team):
+    client.force_login(alice)
+    response = client.get("/t/acme/history/?since=2026-05-02&until=2026-05-01")
+    assert response.context["form"].errors["until"] == ["This date is before the start date."]
+
+
+def test_it_pages_by_keyset_without_overlap(client, alice, team):
+    for n in range(120):
+        record(team, alice, tenant=str(200000 + n))
+    client.force_login(alice)
+    seen = []
+    url = "/t/acme/history/"
+    while url:
+        response = client.get(url)
+        seen += [e.tenant for e in response.context["entries"]]
+        before = response.context["next_before"]
+        url = f"/t/acme/history/?before={before}" if before else None
+    assert len(seen) == len(set(seen)) == 120
+
+
+def test_other_teams_entries_never_show(client, alice, dave, team, other_team):
+    record(other_team, dave, tenant="999999")
+    client.force_login(alice)
+    assert "999999" not in client.get("/t/acme/history/").text
+
+
+def test_the_csv_export_streams_the_filtered_entries(client, alice, team):
+    record(team, alice, tenant=GLOBEX, image_id="img-1", image_name="web, base")
+    record(team, alice, tenant=INITECH, image_id="img-2")
+    client.force_login(alice)
+    response = client.get(f"/t/acme/history.csv?member={GLOBEX}")
+    assert response.streaming
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    rows = list(csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert len(rows) == 1
+    assert rows[0]["tenant"] == GLOBEX
+    assert rows[0]["image_name"] == "web, base"
+    assert rows[0]["outcome"] == "succeeded"
+
+
+def test_the_csv_export_defuses_spreadsheet_formulas(client, alice, team):
+    record(team, alice, image_id="img-1", image_name='=HYPERLINK("http://evil")')
+    client.force_login(alice)
+    response = client.get("/t/acme/history.csv")
+    body = b"".join(response.streaming_content).decode()
+    assert "'=HYPERLINK" in body
+
+
+def test_the_activity_chart_counts_successful_shares_and_revokes(client, alice, team):
+    record(team, alice, action=Action.SHARE)
+    record(team, alice, action=Action.SHARE)
+    record(team, alice, action=Action.REVOKE)
+    record(team, alice, action=Action.SHARE, outcome=Outcome.FAILED)
+    client.force_login(alice)
+    chart = client.get("/t/acme/history/").context["chart"]
+    today = chart["bars"][-1]
+    assert (today.shares, today.revokes) == (2, 1)
+    assert chart["peak"] == 3
+    assert len(chart["bars"]) == 90
+
+
+def test_times_carry_the_exact_utc_time_for_hover(client, alice, team):
+    record(team, alice)
+    client.force_login(alice)
+    assert 'data-local title="' in client.get("/t/acme/history/").text
+
+
+def test_an_outsider_cannot_export(client, dave, team):
+    client.force_login(dave)
+    assert client.get("/t/acme/history.csv").status_code == 404
