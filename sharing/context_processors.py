@@ -1,6 +1,6 @@
 from django.http import HttpRequest
 
-from sharing.models import Membership
+from sharing.models import AccessRequest, Membership, RequestStatus
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -18,4 +18,8 @@ def navigation(request: HttpRequest) -> dict:
         context["region"] = team.region_or_default(request.GET.get("region"))
         context["is_admin"] = current.has_role("admin")
         context["is_member"] = current.has_role("member")
+        if context["is_admin"]:
+            context["pending_requests"] = AccessRequest.objects.filter(
+                team=team, status=RequestStatus.PENDING
+            ).count()
     return context

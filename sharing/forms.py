@@ -1,13 +1,13 @@
 """Validation and normalisation of what people type. Forms never call services or the cloud."""
 
 import re
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 
 from django import forms
 from django.utils import timezone
 
 from sharing.cloud.tenants import validate_tenant_id
-from sharing.models import Action, Outcome, Team
+from sharing.models import Action, Outcome, Partner, Team
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -42,11 +42,23 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+class PartnerChoice(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, partner: Partner) -> str:
+        return f"{partner.name} ({partner.tenant})"
+
+
 class ShareForm(forms.Form):
     members = forms.CharField(
         label="Tenant IDs",
+        required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "100002, 100003"}),
         help_text="One or more tenant IDs, separated by commas, spaces or new lines.",
+    )
+    partners = PartnerChoice(
+        queryset=Partner.objects.none(),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        label="Partners",
     )
     expires_at = forms.DateField(
         label="Share until",
@@ -65,26 +77,28 @@ class ShareForm(forms.Form):
     def __init__(self, *args, team: Team, **kwargs):
         super().__init__(*args, **kwargs)
         self.team = team
+        self.fields["partners"].queryset = team.partners.all()
 
     def clean_members(self) -> list[str]:
-        tenants = split_tenants(self.cleaned_data["members"], self.team)
-        if not tenants:
-            raise forms.ValidationError("Enter at least one tenant ID.")
-        return tenants
+        return split_tenants(self.cleaned_data["members"], self.team)
 
     def clean_expires_at(self) -> datetime | None:
-        day = self.cleaned_data.get("expires_at")
-        if day is None:
-            return None
-        if day < timezone.localdate():
-            raise forms.ValidationError("The end date is in the past.")
-        return end_of_day(day)
+        return clean_share_until(self.cleaned_data.get("expires_at"), self.team)
+
+    def clean(self):
+        data = super().clean()
+        typed = data.get("members") or []
+        picked = [partner.tenant for partner in data.get("partners") or []]
+        data["tenants"] = list(dict.fromkeys(typed + picked))
+        if not data["tenants"] and "members" not in self.errors:
+            self.add_error("members", "Enter at least one tenant ID or pick a partner.")
+        return data
 
 
 class NoteForm(forms.Form):
-    """Revoking a share or answering an incoming one: an optional note."""
+    """Revoking a share or approving a request: an optional note."""
 
-    note = forms.CharField(required=False, max_length=1000)
+    note = forms.CharField(required=False, max_length=2000)
 
 
 class ImageFilterForm(forms.Form):
@@ -122,3 +136,163 @@ class HistoryFilterForm(forms.Form):
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "This date is before the start date.")
         return data
+
+
+def tenant_or_partner(raw: str, team: Team) -> str:
+    """One tenant: an ID, or a partner's name from the team's directory."""
+    raw = raw.strip()
+    partner = team.partners.filter(name__iexact=raw).first()
+    if partner is not None:
+        return partner.tenant
+    try:
+        tenant = validate_tenant_id(raw, team.tenant_format)
+    except ValueError as error:
+        raise forms.ValidationError(f"{error} Or pick a partner by name.") from None
+    if tenant == team.tenant_id:
+        raise forms.ValidationError("That is this team's own account.")
+    return tenant
+
+
+def clean_share_until(day: date | None, team: Team) -> datetime | None:
+    if day is None:
+        return None
+    today = timezone.localdate()
+    if day < today:
+        raise forms.ValidationError("The end date is in the past.")
+    if (day - today).days > team.max_share_days:
+        last = today + timedelta(days=team.max_share_days)
+        raise forms.ValidationError(f"At most {team.max_share_days} days from today ({last}).")
+    return end_of_day(day)
+
+
+class AccessRequestForm(forms.Form):
+    image_id = forms.CharField(
+        label="Image",
+        max_length=64,
+        widget=forms.TextInput(attrs={"list": "team-images", "autocomplete": "off"}),
+        help_text="The image's ID; start typing to pick one of the team's images.",
+    )
+    member = forms.CharField(
+        label="Tenant",
+        max_length=255,
+        widget=forms.TextInput(attrs={"list": "partners", "autocomplete": "off"}),
+        help_text="A tenant ID, or a partner's name.",
+    )
+    justification = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}),
+        max_length=2000,
+        error_messages={"required": "Say why the tenant needs this image."},
+        help_text="Why this tenant needs the image: the admins decide on this.",
+    )
+    expires_at = forms.DateField(
+        label="Share until", required=False, widget=DateInput, help_text="Optional end date."
+    )
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team = team
+        self.fields[
+            "expires_at"
+        ].help_text = f"Optional; at most {team.max_share_days} days. The share ends by itself."
+
+    def clean_member(self) -> str:
+        return tenant_or_partner(self.cleaned_data["member"], self.team)
+
+    def clean_justification(self) -> str:
+        text = self.cleaned_data["justification"].strip()
+        if not text:
+            raise forms.ValidationError("Say why the tenant needs this image.")
+        return text
+
+    def clean_expires_at(self) -> datetime | None:
+        return clean_share_until(self.cleaned_data.get("expires_at"), self.team)
+
+
+class OutsideRequestForm(AccessRequestForm):
+    """The public request link: no login, so the requester says who they are."""
+
+    name = forms.CharField(label="Your name", max_length=150)
+    email = forms.EmailField(label="Your e-mail", help_text="The decision is sent here.")
+    field_order = ["name", "email", "member", "image_id", "justification", "expires_at"]
+
+    def __init__(self, *args, team: Team, images: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, team=team, **kwargs)
+        self.fields["image_id"] = forms.ChoiceField(label="Image", choices=images)
+        self.fields["member"].label = "Your tenant ID"
+        self.fields["member"].help_text = "Your account number or project ID."
+
+    def clean_member(self) -> str:
+        # Outsiders do not see the partner directory: an ID only.
+        try:
+            tenant = validate_tenant_id(self.cleaned_data["member"], self.team.tenant_format)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        if tenant == self.team.tenant_id:
+            raise forms.ValidationError("That is the image owner's own account.")
+        return tenant
+
+
+class DecisionForm(forms.Form):
+    note = forms.CharField(
+        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+
+
+class RejectForm(forms.Form):
+    note = forms.CharField(
+        label="Reason",
+        max_length=2000,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Say why: the requester sees this reason."},
+    )
+
+    def clean_note(self) -> str:
+        note = self.cleaned_data["note"].strip()
+        if not note:
+            raise forms.ValidationError("Say why: the requester sees this reason.")
+        return note
+
+
+class PartnerForm(forms.ModelForm):
+    class Meta:
+        model = Partner
+        fields = ["name", "tenant", "notes"]
+        labels = {"tenant": "Tenant ID"}
+        widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team = team
+
+    def clean_tenant(self) -> str:
+        try:
+            tenant = validate_tenant_id(self.cleaned_data["tenant"], self.team.tenant_format)
+        except ValueError as error:
+            raise forms.ValidationError(str(error)) from None
+        clash = self.team.partners.filter(tenant=tenant).exclude(pk=self.instance.pk).first()
+        if clash is not None:
+            raise forms.ValidationError(f"{tenant} is already in the directory as {clash.name}.")
+        return tenant
+
+
+class TeamSettingsForm(forms.ModelForm):
+    class Meta:
+        model = Team
+        fields = ["approval_policy", "max_share_days", "request_expiry_days", "reminder_days"]
+        widgets = {"approval_policy": forms.RadioSelect}
+
+    def clean_max_share_days(self) -> int:
+        days = self.cleaned_data["max_share_days"]
+        if days < 1:
+            raise forms.ValidationError("At least one day.")
+        return days
+
+
+class LinkImagesForm(forms.Form):
+    images = forms.MultipleChoiceField(
+        required=False, widget=forms.CheckboxSelectMultiple, label="Images that may be requested"
+    )
+
+    def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["images"].choices = choices

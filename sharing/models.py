@@ -62,6 +62,20 @@ class Team(models.Model):
     approval_policy = models.CharField(
         max_length=10, choices=ApprovalPolicy.choices, default=ApprovalPolicy.MEMBERS
     )
+    max_share_days = models.PositiveIntegerField(
+        default=365, help_text="The longest a requested share may last."
+    )
+    request_expiry_days = models.PositiveIntegerField(
+        default=14, help_text="Pending requests expire after this many days."
+    )
+    reminder_days = models.PositiveIntegerField(
+        default=3, help_text="Admins are reminded this many days before a share ends."
+    )
+    # The public request link (/r/<token>/): off while empty; rotating makes a new token.
+    request_link_token = models.CharField(max_length=64, blank=True, db_index=True)
+    request_link_images = models.JSONField(
+        default=list, blank=True, help_text="Image IDs that may be requested through the link."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -132,6 +146,10 @@ class Share(models.Model):
     note = models.TextField(blank=True)
     updated_at = models.DateTimeField(auto_now=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(null=True, blank=True)
+    access_request = models.ForeignKey(
+        "AccessRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
 
     class Meta:
         constraints = [
@@ -207,6 +225,9 @@ class LedgerEntry(models.Model):
     request_id = models.CharField(max_length=128, blank=True)
     message = models.TextField(blank=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    access_request = models.ForeignKey(
+        "AccessRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
 
     objects = LedgerQuerySet.as_manager()
 
@@ -250,3 +271,82 @@ class LedgerEntry(models.Model):
         self.message = message
         self.completed_at = timezone.now()
         self.save()
+
+
+class Partner(models.Model):
+    """A named tenant in the team's directory, so people pick names instead of numbers."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="partners")
+    name = models.CharField(max_length=100)
+    tenant = models.CharField(max_length=255)
+    notes = models.TextField(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "tenant"], name="one_partner_per_tenant"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} — {self.tenant}"
+
+
+class RequestStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    APPROVED = "approved", "Approved"
+    REJECTED = "rejected", "Rejected"
+    CANCELLED = "cancelled", "Cancelled"
+    EXPIRED = "expired", "Expired"
+    FAILED = "failed", "Approved, share failed"
+
+
+class AccessRequest(models.Model):
+    """A request that an image be shared with a tenant, awaiting an admin's decision."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="access_requests")
+    region = models.CharField(max_length=32)
+    image_id = models.CharField(max_length=64)
+    image_name = models.CharField(max_length=255, blank=True)
+    tenant = models.CharField(max_length=255)
+    justification = models.TextField()
+    share_until = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(
+        max_length=10, choices=RequestStatus.choices, default=RequestStatus.PENDING
+    )
+    # A team user, or an outside requester who came through the team's request link.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    requester_name = models.CharField(max_length=150)
+    requester_email = models.EmailField(blank=True)
+    via_link = models.BooleanField(default=False)
+    status_token = models.CharField(max_length=64, unique=True)
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_note = models.TextField(blank=True)
+    failure = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "region", "image_id", "tenant"],
+                condition=models.Q(status="pending"),
+                name="one_open_request_per_image_and_tenant",
+            )
+        ]
+        indexes = [models.Index(fields=["team", "status", "-id"], name="request_team_status")]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.image_id} → {self.tenant} ({self.status})"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in (RequestStatus.PENDING, RequestStatus.FAILED)

@@ -8,8 +8,10 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from sharing.cloud import CloudError
 from sharing.cloud.errors import Forbidden
 from sharing.cloud.images import Image, ImagesClient, Member
+from sharing.clouds import client_for
 from sharing.models import Action, LedgerEntry, Outcome, Share, Team
 
 HISTORY_PAGE_SIZE = 50
@@ -186,3 +188,23 @@ def activity_chart(*, team: Team, today: date | None = None) -> dict:
         "start": start,
         "end": today,
     }
+
+
+def team_images(*, team: Team, region: str) -> list[Image]:
+    """The first page (up to 200) of the team's own images, for pickers; [] if unreachable."""
+    try:
+        return client_for(team, region).list_images(owner=team.tenant_id, limit=200).items
+    except CloudError:
+        return []
+
+
+def link_images(*, team: Team) -> list[tuple[str, str]]:
+    """Choices for the public request link: the images the admins allowed, by name."""
+    allowed = set(team.request_link_images)
+    if not allowed:
+        return []
+    names = {i.id: i.name for i in team_images(team=team, region=team.default_region)}
+    return sorted(
+        ((image_id, names.get(image_id) or image_id) for image_id in allowed),
+        key=lambda choice: choice[1].lower(),
+    )

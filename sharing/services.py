@@ -4,6 +4,7 @@ Every upstream mutation follows one pattern (DESIGN.md §7): an attempt is commi
 ledger before the call, and completed with the outcome after it, whatever happens.
 """
 
+import secrets
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -12,14 +13,24 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from sharing import notifications
 from sharing.cloud import CloudError
 from sharing.cloud.errors import NotFound, UnknownOutcome
 from sharing.cloud.images import Image, ImagesClient, MemberResult
 from sharing.clouds import client_for
-from sharing.models import Action, LedgerEntry, Outcome, Share, ShareStatus, Team
+from sharing.models import (
+    AccessRequest,
+    Action,
+    LedgerEntry,
+    Outcome,
+    RequestStatus,
+    Share,
+    ShareStatus,
+    Team,
+)
 
 SYSTEM_ACTOR = "system"
 
@@ -75,9 +86,11 @@ def ledger_attempt(
     image_name: str = "",
     tenant: str = "",
     note: str = "",
+    access_request: AccessRequest | None = None,
 ) -> LedgerEntry:
     """Record an attempt, committed before the upstream call it describes."""
     return LedgerEntry.objects.create(
+        access_request=access_request,
         team=team,
         actor=actor,
         actor_name=_actor_name(actor),
@@ -124,6 +137,7 @@ def image_share(
     expires_at: datetime | None = None,
     note: str = "",
     make_shared: bool = False,
+    access_request: AccessRequest | None = None,
 ) -> list[ShareOutcome]:
     """Share one image with several tenants, concurrently, each with its own ledger entries.
 
@@ -148,6 +162,7 @@ def image_share(
             image_name=image.name or "",
             tenant=tenant,
             note=note,
+            access_request=access_request,
         )
         for tenant in tenants
     }
@@ -156,7 +171,7 @@ def image_share(
     with ThreadPoolExecutor(max_workers=workers) as pool:
         results = pool.map(lambda tenant: _create_member(client, image.id, tenant), tenants)
         return [
-            _record_share(team, actor, region, image, attempts[tenant], result, expires_at, note)
+            _record_share(image, attempts[tenant], result, expires_at)
             for tenant, result in zip(tenants, results, strict=True)
         ]
 
@@ -169,14 +184,10 @@ def _create_member(client: ImagesClient, image_id: str, tenant: str) -> MemberRe
 
 
 def _record_share(
-    team: Team,
-    actor: AbstractBaseUser,
-    region: str,
     image: Image,
     entry: LedgerEntry,
     result: MemberResult | CloudError,
     expires_at: datetime | None,
-    note: str,
 ) -> ShareOutcome:
     if isinstance(result, CloudError):
         ledger_fail(entry, result)
@@ -190,50 +201,43 @@ def _record_share(
             request_id=result.request_id,
             message=message,
         )
-        _share_record_update(
-            team=team,
-            region=region,
-            image=image,
-            tenant=entry.tenant,
-            status=status,
-            actor=actor,
-            expires_at=expires_at,
-            note=note,
-        )
+        _share_record_update(entry=entry, image=image, status=status, expires_at=expires_at)
     return ShareOutcome(entry.tenant, Outcome.SUCCEEDED, result.created, status, message)
 
 
 def _share_record_update(
-    *,
-    team: Team,
-    region: str,
-    image: Image,
-    tenant: str,
-    status: str,
-    actor: AbstractBaseUser | None,
-    expires_at: datetime | None = None,
-    note: str = "",
+    *, entry: LedgerEntry, image: Image, status: str, expires_at: datetime | None
 ) -> Share:
+    """Our record of the member, from the ledger entry of the share that the cloud confirmed."""
     share = (
         Share.objects.select_for_update()
-        .filter(team=team, region=region, image_id=image.id, tenant=tenant, revoked_at=None)
+        .filter(
+            team=entry.team,
+            region=entry.region,
+            image_id=image.id,
+            tenant=entry.tenant,
+            revoked_at=None,
+        )
         .first()
     )
     if share is None:
         share = Share(
-            team=team,
-            region=region,
+            team=entry.team,
+            region=entry.region,
             image_id=image.id,
-            tenant=tenant,
-            shared_by=actor,
+            tenant=entry.tenant,
+            shared_by=entry.actor,
             shared_at=timezone.now(),
         )
     share.image_name = (image.name or "")[:255]
     share.status = status
     if expires_at is not None:
         share.expires_at = expires_at
-    if note:
-        share.note = note
+        share.reminded_at = None
+    if entry.note:
+        share.note = entry.note
+    if entry.access_request_id:
+        share.access_request_id = entry.access_request_id
     share.full_clean()
     share.save()
     return share
@@ -327,6 +331,270 @@ def incoming_set_status(
         result = client.update_member_status(image_id, client.tenant_id, status)
     entry.complete(Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id)
     return result
+
+
+# Access requests
+
+
+def access_request_create(
+    *,
+    team: Team,
+    region: str,
+    image_id: str,
+    tenant: str,
+    justification: str,
+    share_until: datetime | None = None,
+    requested_by: AbstractBaseUser | None = None,
+    requester_name: str = "",
+    requester_email: str = "",
+    via_link: bool = False,
+) -> AccessRequest:
+    """Ask for an image to be shared with a tenant; the team's admins are told.
+
+    The image must be the team's own (one read of it upstream); a tenant that already has the
+    share, or an open request for the same image and tenant, is refused with a clear message.
+    """
+    image = client_for(team, region).get_image(image_id)
+    if image.owner is not None and image.owner != team.tenant_id:
+        raise ApplicationError(f"Image {image_id} belongs to another account, not to this team.")
+    if Share.objects.filter(
+        team=team, region=region, image_id=image.id, tenant=tenant, revoked_at=None
+    ).exists():
+        raise ApplicationError(f"This image is already shared with {tenant}.")
+    access_request = AccessRequest(
+        team=team,
+        region=region,
+        image_id=image.id,
+        image_name=(image.name or "")[:255],
+        tenant=tenant,
+        justification=justification,
+        share_until=share_until,
+        requested_by=requested_by,
+        requester_name=requester_name or _actor_name(requested_by),
+        requester_email=requester_email,
+        via_link=via_link,
+        status_token=secrets.token_urlsafe(32),
+    )
+    try:
+        with transaction.atomic():
+            access_request.save()
+            _ledger_decision(access_request, requested_by, Action.REQUEST, justification)
+    except IntegrityError:
+        raise ApplicationError(
+            f"An open request to share this image with {tenant} already exists."
+        ) from None
+    notifications.new_request(access_request)
+    return access_request
+
+
+def _ledger_decision(
+    access_request: AccessRequest, actor: AbstractBaseUser | None, action: str, note: str
+) -> LedgerEntry:
+    """Decisions happen in the dashboard, not upstream: recorded with their outcome at once."""
+    entry = ledger_attempt(
+        team=access_request.team,
+        actor=actor,
+        action=action,
+        region=access_request.region,
+        image_id=access_request.image_id,
+        image_name=access_request.image_name,
+        tenant=access_request.tenant,
+        note=note,
+        access_request=access_request,
+    )
+    if actor is None and access_request.via_link and action == Action.REQUEST:
+        entry.actor_name = f"{access_request.requester_name} <{access_request.requester_email}>"
+    entry.complete(Outcome.SUCCEEDED)
+    return entry
+
+
+def _already_decided(access_request: AccessRequest) -> ApplicationError:
+    status = access_request.get_status_display().lower()
+    return ApplicationError(f"Request #{access_request.pk} is already {status}; nothing changed.")
+
+
+def _refuse_own(access_request: AccessRequest, actor: AbstractBaseUser) -> None:
+    if access_request.requested_by_id == actor.pk:
+        raise ApplicationError("Nobody decides their own request: another admin must.")
+
+
+def _claim(
+    access_request: AccessRequest, actor: AbstractBaseUser, status: str, note: str, *, from_: list
+) -> AccessRequest:
+    """Move the request to `status` if it still is in one of `from_`: exactly one caller wins.
+
+    A conditional UPDATE is atomic on every database, so two admins approving at the same
+    moment (or one double-clicking) cannot both proceed.
+    """
+    _refuse_own(access_request, actor)
+    claimed = AccessRequest.objects.filter(pk=access_request.pk, status__in=from_).update(
+        status=status, decided_by=actor, decided_at=timezone.now(), decision_note=note
+    )
+    access_request.refresh_from_db()
+    if not claimed:
+        raise _already_decided(access_request)
+    return access_request
+
+
+def access_request_approve(
+    *,
+    access_request: AccessRequest,
+    actor: AbstractBaseUser,
+    note: str = "",
+    make_shared: bool = False,
+) -> AccessRequest:
+    """Approve and share, through the same service as a direct share.
+
+    A request whose share failed stays open as `failed` and can be approved again (a retry).
+    """
+    team, region = access_request.team, access_request.region
+    _refuse_own(access_request, actor)
+    client = client_for(team, region)
+    image = client.get_image(access_request.image_id)
+    private = image.visibility == "private" and not make_shared
+    if private and client.versions().supports_shared_visibility:
+        raise ImageIsPrivate(image)
+    _claim(
+        access_request,
+        actor,
+        RequestStatus.APPROVED,
+        note,
+        from_=[RequestStatus.PENDING, RequestStatus.FAILED],
+    )
+    _ledger_decision(access_request, actor, Action.APPROVE, note)
+    try:
+        [outcome] = image_share(
+            team=team,
+            actor=actor,
+            region=region,
+            image_id=access_request.image_id,
+            tenants=[access_request.tenant],
+            expires_at=access_request.share_until,
+            note=f"Request #{access_request.pk}: {access_request.justification}"[:1000],
+            make_shared=make_shared,
+            access_request=access_request,
+        )
+        failure = "" if outcome.outcome == Outcome.SUCCEEDED else outcome.message
+    except CloudError as error:
+        failure = error_text(error)
+    if failure:
+        AccessRequest.objects.filter(pk=access_request.pk).update(
+            status=RequestStatus.FAILED, failure=failure
+        )
+        access_request.refresh_from_db()
+        notifications.share_failed(access_request)
+    else:
+        notifications.decision(access_request)
+    return access_request
+
+
+def access_request_reject(
+    *, access_request: AccessRequest, actor: AbstractBaseUser, note: str
+) -> AccessRequest:
+    _claim(access_request, actor, RequestStatus.REJECTED, note, from_=[RequestStatus.PENDING])
+    _ledger_decision(access_request, actor, Action.REJECT_REQUEST, note)
+    notifications.decision(access_request)
+    return access_request
+
+
+def access_request_cancel(*, access_request: AccessRequest, actor: AbstractBaseUser) -> None:
+    if access_request.requested_by_id != actor.pk:
+        raise ApplicationError("Only the person who asked can cancel a request.")
+    cancelled = AccessRequest.objects.filter(
+        pk=access_request.pk, status=RequestStatus.PENDING
+    ).update(status=RequestStatus.CANCELLED, decided_at=timezone.now())
+    access_request.refresh_from_db()
+    if not cancelled:
+        raise _already_decided(access_request)
+    _ledger_decision(access_request, actor, Action.CANCEL, "")
+
+
+def request_link_rotate(*, team: Team, actor: AbstractBaseUser) -> str:
+    """Turn the public request link on with a new token; any earlier link stops working."""
+    team.request_link_token = secrets.token_urlsafe(24)
+    team.save(update_fields=["request_link_token"])
+    return team.request_link_token
+
+
+def request_link_revoke(*, team: Team, actor: AbstractBaseUser) -> None:
+    team.request_link_token = ""
+    team.save(update_fields=["request_link_token"])
+
+
+# Time limits
+
+
+def access_requests_expire(*, team: Team, now: datetime | None = None) -> int:
+    """Pending requests older than the team's limit expire; returns how many."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(days=team.request_expiry_days)
+    expired = 0
+    for access_request in AccessRequest.objects.filter(
+        team=team, status=RequestStatus.PENDING, created_at__lt=cutoff
+    ):
+        if AccessRequest.objects.filter(pk=access_request.pk, status=RequestStatus.PENDING).update(
+            status=RequestStatus.EXPIRED, decided_at=now
+        ):
+            access_request.refresh_from_db()
+            note = f"No decision within {team.request_expiry_days} days."
+            _ledger_decision(access_request, None, Action.EXPIRE, note)
+            notifications.decision(access_request)
+            expired += 1
+    return expired
+
+
+def shares_expire(*, team: Team, now: datetime | None = None) -> tuple[int, int]:
+    """Revoke every share past its end date, with the system as actor.
+
+    Returns (revoked, failed); a failed one stays active and is tried again next run.
+    """
+    now = now or timezone.now()
+    revoked = failed = 0
+    for share in Share.objects.filter(team=team, revoked_at=None, expires_at__lte=now):
+        try:
+            share_revoke(
+                team=team,
+                actor=None,
+                region=share.region,
+                image_id=share.image_id,
+                tenant=share.tenant,
+                note=f"The share ended on {timezone.localtime(share.expires_at):%Y-%m-%d}.",
+                action=Action.EXPIRE,
+            )
+        except NotFound:
+            revoked += 1  # already gone upstream; our record is closed
+        except CloudError:
+            failed += 1
+        else:
+            revoked += 1
+    return revoked, failed
+
+
+def shares_remind(*, team: Team, now: datetime | None = None) -> int:
+    """Tell the admins, once, about shares that end within the team's reminder window."""
+    now = now or timezone.now()
+    soon = Share.objects.filter(
+        team=team,
+        revoked_at=None,
+        reminded_at=None,
+        expires_at__gt=now,
+        expires_at__lte=now + timedelta(days=team.reminder_days),
+    ).order_by("expires_at")
+    shares = list(soon)
+    if shares:
+        notifications.expiry_reminder(team, shares)
+        Share.objects.filter(pk__in=[s.pk for s in shares]).update(reminded_at=now)
+    return len(shares)
+
+
+def team_time_limits(*, team: Team, now: datetime | None = None) -> str:
+    """Everything time-limited for one team, in one pass; a line for the operator."""
+    now = now or timezone.now()
+    revoked, failed = shares_expire(team=team, now=now)
+    expired = access_requests_expire(team=team, now=now)
+    reminded = shares_remind(team=team, now=now)
+    line = f"{revoked} share(s) revoked, {expired} request(s) expired, {reminded} reminder(s)"
+    return line + (f"; {failed} revoke(s) failed, retried next run" if failed else "")
 
 
 # Settling what a crash left open

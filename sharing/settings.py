@@ -185,6 +185,8 @@ def _mailer(config: dict) -> dict:
 
 MAILERS = {"default": _mailer(env_url("EMAIL_URL", "consolemail://", env.email_url_config))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="dashboard@localhost")
+# Links in e-mails point here.
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
 TASKS = {
     "default": {
@@ -245,6 +247,11 @@ SECURE_CSP = {
     "frame-ancestors": [CSP.NONE],
     "form-action": [CSP.SELF],
 }
+
+# The public request link is throttled per address and per link (django-ratelimit; counts are
+# exact with Redis or Memcached as CACHE_URL, approximate with the database cache).
+OUTSIDE_REQUEST_RATE_PER_ADDRESS = env.str("OUTSIDE_REQUEST_RATE_PER_ADDRESS", default="5/h")
+OUTSIDE_REQUEST_RATE_PER_LINK = env.str("OUTSIDE_REQUEST_RATE_PER_LINK", default="50/h")
 
 # The cloud client.
 CLOUD_CONNECT_TIMEOUT = env_float("CLOUD_CONNECT_TIMEOUT", 5.0)

@@ -20,9 +20,19 @@ team_patterns = [
         name="incoming_set",
     ),
     path("requests/", views.requests, name="requests"),
+    path("requests/new/", views.request_new, name="request_new"),
+    path("requests/<int:pk>/", views.access_request, name="request"),
+    path("requests/<int:pk>/approve/", views.request_approve, name="request_approve"),
+    path("requests/<int:pk>/reject/", views.request_reject, name="request_reject"),
+    path("requests/<int:pk>/cancel/", views.request_cancel, name="request_cancel"),
     path("history/", views.history, name="history"),
     path("history.csv", views.history_csv, name="history_csv"),
     path("partners/", views.partners, name="partners"),
+    path("partners/<int:pk>/delete/", views.partner_delete, name="partner_delete"),
+    path("settings/", views.team_settings, name="team_settings"),
+    path("settings/link/rotate/", views.link_rotate, name="link_rotate"),
+    path("settings/link/revoke/", views.link_revoke, name="link_revoke"),
+    path("settings/link/images/", views.link_images, name="link_images"),
 ]
 
 urlpatterns = [
@@ -31,5 +41,7 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("t/<slug:team>/", include(team_patterns)),
+    path("r/status/<str:status_token>/", views.outside_status, name="outside_status"),
+    path("r/<str:token>/", views.outside_request, name="outside_request"),
     path("admin/", admin.site.urls),
 ]

@@ -1,22 +1,44 @@
 import csv
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.db import connection
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
-from django.shortcuts import redirect, render
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
+from django_ratelimit.decorators import ratelimit
 
-from sharing import selectors, services
+from sharing import notifications, selectors, services
 from sharing.access import team_for
 from sharing.cloud import CloudError
 from sharing.cloud.errors import NotFound
 from sharing.clouds import client_for
-from sharing.forms import HistoryFilterForm, ImageFilterForm, NoteForm, ShareForm
-from sharing.models import ApprovalPolicy, Membership, Role, Team
+from sharing.forms import (
+    AccessRequestForm,
+    HistoryFilterForm,
+    ImageFilterForm,
+    LinkImagesForm,
+    NoteForm,
+    OutsideRequestForm,
+    PartnerForm,
+    RejectForm,
+    ShareForm,
+    TeamSettingsForm,
+)
+from sharing.models import (
+    AccessRequest,
+    ApprovalPolicy,
+    Membership,
+    Partner,
+    RequestStatus,
+    Role,
+    Team,
+)
 from sharing.services import ApplicationError, ImageIsPrivate, error_text
 
 IMAGES_PAGE_SIZE = 25
@@ -105,6 +127,7 @@ def _image_page(
         "no_members_reason": no_members_reason,
         "member_limit": settings.CLOUD_MEMBER_LIMIT,
         "form": form or ShareForm(team=team),
+        "can_share_directly": _can_share_directly(request.membership, team),
         "history": selectors.history_entries(team=team, filters={"image": image_id})[:20],
     }
     return render(request, "sharing/image.html", context)
@@ -123,8 +146,7 @@ def image_share(request: HttpRequest, team: str, image_id: str) -> HttpResponse:
     team = team_for(request, team, role=Role.MEMBER)
     region = _region(request, team)
     if not _can_share_directly(request.membership, team):
-        messages.info(request, "Your team's policy needs an admin's approval: ask for access.")
-        return redirect(reverse("requests", args=[team.slug]))
+        return _share_as_request(request, team, region, image_id)
     form = ShareForm(request.POST, team=team)
     if not form.is_valid():
         return _image_page(request, team, region, image_id, form=form)
@@ -134,7 +156,7 @@ def image_share(request: HttpRequest, team: str, image_id: str) -> HttpResponse:
             actor=request.user,
             region=region,
             image_id=image_id,
-            tenants=form.cleaned_data["members"],
+            tenants=form.cleaned_data["tenants"],
             expires_at=form.cleaned_data["expires_at"],
             note=form.cleaned_data["note"],
             make_shared=request.POST.get("make_shared") == "1",
@@ -145,6 +167,35 @@ def image_share(request: HttpRequest, team: str, image_id: str) -> HttpResponse:
         _cloud_error(request, exc)
         return _image_page(request, team, region, image_id, form=form)
     _report_share(request, outcomes)
+    return _to_image(team, region, image_id)
+
+
+def _share_as_request(request: HttpRequest, team: Team, region: str, image_id: str) -> HttpResponse:
+    """Where the policy needs an approval: an admin's share becomes a request for another
+    admin (four-eyes); a member goes to the request form, prefilled."""
+    form = ShareForm(request.POST, team=team)
+    if not request.membership.has_role(Role.ADMIN) or not form.is_valid():
+        messages.info(request, "Your team's policy needs an admin's approval: ask for access.")
+        initial = {"image_id": image_id, "member": request.POST.get("members", "").strip()}
+        initial["justification"] = request.POST.get("note", "")
+        url = reverse("request_new", args=[team.slug])
+        return redirect(f"{url}?region={region}&{urlencode(initial)}")
+    note = form.cleaned_data["note"] or "Shared by an admin under the team's four-eyes policy."
+    for tenant in form.cleaned_data["tenants"]:
+        try:
+            created = services.access_request_create(
+                team=team,
+                region=region,
+                image_id=image_id,
+                tenant=tenant,
+                justification=note,
+                share_until=form.cleaned_data["expires_at"],
+                requested_by=request.user,
+            )
+        except (ApplicationError, CloudError) as exc:
+            messages.error(request, f"{tenant}: {_error_message(exc)}")
+        else:
+            messages.info(request, f"{tenant}: request #{created.pk} waits for another admin.")
     return _to_image(team, region, image_id)
 
 
@@ -287,19 +338,287 @@ def history_csv(request: HttpRequest, team: str) -> StreamingHttpResponse:
     return response
 
 
-# Not built yet
+# Access requests
 
 
-def _not_built(request: HttpRequest, team: str, title: str) -> HttpResponse:
-    team_for(request, team)
-    return render(request, "sharing/not_built.html", {"title": title})
+def _access_request(team: Team, pk: int) -> AccessRequest:
+    return get_object_or_404(AccessRequest.objects.select_related("team"), team=team, pk=pk)
 
 
 @login_required
+@require_GET
 def requests(request: HttpRequest, team: str) -> HttpResponse:
-    return _not_built(request, team, "Access requests")
+    team = team_for(request, team)
+    status = request.GET.get("status", "open")
+    listed = AccessRequest.objects.filter(team=team).select_related("requested_by", "decided_by")
+    if status == "open":
+        listed = listed.filter(status__in=[RequestStatus.PENDING, RequestStatus.FAILED])
+    elif status in RequestStatus.values:
+        listed = listed.filter(status=status)
+    page = Paginator(listed, 50).get_page(request.GET.get("page"))
+    context = {"page": page, "status": status, "statuses": RequestStatus.choices}
+    return render(request, "sharing/requests.html", context)
+
+
+@login_required
+def request_new(request: HttpRequest, team: str) -> HttpResponse:
+    team = team_for(request, team)
+    region = _region(request, team)
+    if request.method == "POST":
+        form = AccessRequestForm(request.POST, team=team)
+        if form.is_valid():
+            try:
+                created = services.access_request_create(
+                    team=team,
+                    region=region,
+                    image_id=form.cleaned_data["image_id"],
+                    tenant=form.cleaned_data["member"],
+                    justification=form.cleaned_data["justification"],
+                    share_until=form.cleaned_data["expires_at"],
+                    requested_by=request.user,
+                )
+            except NotFound:
+                form.add_error("image_id", f"There is no image with this ID in {region}.")
+            except (ApplicationError, CloudError) as exc:
+                form.add_error(None, _error_message(exc))
+            else:
+                messages.success(request, f"Request #{created.pk} sent to the team's admins.")
+                return redirect("request", team=team.slug, pk=created.pk)
+    else:
+        form = AccessRequestForm(initial=request.GET.dict(), team=team)
+    context = {"form": form, "images": selectors.team_images(team=team, region=region)}
+    return render(request, "sharing/request_new.html", context)
+
+
+def _error_message(exc: ApplicationError | CloudError) -> str:
+    return error_text(exc) if isinstance(exc, CloudError) else exc.message
+
+
+@login_required
+@require_GET
+def access_request(request: HttpRequest, team: str, pk: int) -> HttpResponse:
+    team = team_for(request, team)
+    found = _access_request(team, pk)
+    context = {
+        "access_request": found,
+        "timeline": found.entries.order_by("id"),
+        "can_decide": request.membership.has_role(Role.ADMIN)
+        and found.requested_by_id != request.user.pk,
+        "reject_form": RejectForm(),
+    }
+    return render(request, "sharing/request.html", context)
+
+
+@login_required
+@require_POST
+def request_approve(request: HttpRequest, team: str, pk: int) -> HttpResponse:
+    team = team_for(request, team, role=Role.ADMIN)
+    found = _access_request(team, pk)
+    form = NoteForm(request.POST)
+    note = form.cleaned_data["note"] if form.is_valid() else ""
+    try:
+        decided = services.access_request_approve(
+            access_request=found,
+            actor=request.user,
+            note=note,
+            make_shared=request.POST.get("make_shared") == "1",
+        )
+    except ImageIsPrivate as exc:
+        context = {"image": exc.image, "access_request": found, "note": note}
+        return render(request, "sharing/approve_private.html", context)
+    except (ApplicationError, CloudError) as exc:
+        messages.error(request, _error_message(exc))
+    else:
+        if decided.status == RequestStatus.FAILED:
+            messages.error(request, f"Approved, but the share failed: {decided.failure}")
+        else:
+            messages.success(request, f"Approved: the image is shared with {decided.tenant}.")
+    return redirect("request", team=team.slug, pk=pk)
+
+
+@login_required
+@require_POST
+def request_reject(request: HttpRequest, team: str, pk: int) -> HttpResponse:
+    team = team_for(request, team, role=Role.ADMIN)
+    found = _access_request(team, pk)
+    form = RejectForm(request.POST)
+    if not form.is_valid():
+        context = {
+            "access_request": found,
+            "timeline": found.entries.order_by("id"),
+            "can_decide": True,
+            "reject_form": form,
+        }
+        return render(request, "sharing/request.html", context)
+    try:
+        services.access_request_reject(
+            access_request=found, actor=request.user, note=form.cleaned_data["note"]
+        )
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Request #{pk} rejected; the requester is told why.")
+    return redirect("request", team=team.slug, pk=pk)
+
+
+@login_required
+@require_POST
+def request_cancel(request: HttpRequest, team: str, pk: int) -> HttpResponse:
+    team = team_for(request, team)
+    found = _access_request(team, pk)
+    try:
+        services.access_request_cancel(access_request=found, actor=request.user)
+    except ApplicationError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, f"Request #{pk} cancelled.")
+    return redirect("request", team=team.slug, pk=pk)
+
+
+# Partners
 
 
 @login_required
 def partners(request: HttpRequest, team: str) -> HttpResponse:
-    return _not_built(request, team, "Partners")
+    team = team_for(request, team)
+    form = PartnerForm(team=team)
+    if request.method == "POST":
+        team = team_for(request, team.slug, role=Role.ADMIN)
+        form = PartnerForm(
+            request.POST, team=team, instance=Partner(team=team, added_by=request.user)
+        )
+        if form.is_valid():
+            partner = form.save()
+            messages.success(request, f"{partner.name} ({partner.tenant}) added to the directory.")
+            return redirect("partners", team=team.slug)
+    listed = team.partners.select_related("added_by")
+    return render(request, "sharing/partners.html", {"partners": listed, "form": form})
+
+
+@login_required
+@require_POST
+def partner_delete(request: HttpRequest, team: str, pk: int) -> HttpResponse:
+    team = team_for(request, team, role=Role.ADMIN)
+    partner = get_object_or_404(Partner, team=team, pk=pk)
+    partner.delete()
+    messages.success(request, f"{partner.name} removed from the directory; its shares stay.")
+    return redirect("partners", team=team.slug)
+
+
+# Team settings and the request link
+
+
+@login_required
+def team_settings(request: HttpRequest, team: str) -> HttpResponse:
+    team = team_for(request, team, role=Role.ADMIN)
+    region = _region(request, team)
+    form = TeamSettingsForm(request.POST or None, instance=team)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Team settings saved.")
+        return redirect("team_settings", team=team.slug)
+    images = selectors.team_images(team=team, region=region)
+    link_form = LinkImagesForm(
+        initial={"images": team.request_link_images}, choices=_image_choices(images)
+    )
+    link = absolute_link(request, team)
+    context = {"form": form, "link_form": link_form, "link": link, "images": images}
+    return render(request, "sharing/settings.html", context)
+
+
+def _image_choices(images: list) -> list[tuple[str, str]]:
+    return [(image.id, f"{image.name or image.id} ({image.id[:8]})") for image in images]
+
+
+def absolute_link(request: HttpRequest, team: Team) -> str:
+    if not team.request_link_token:
+        return ""
+    return request.build_absolute_uri(reverse("outside_request", args=[team.request_link_token]))
+
+
+@login_required
+@require_POST
+def link_rotate(request: HttpRequest, team: str) -> HttpResponse:
+    team = team_for(request, team, role=Role.ADMIN)
+    services.request_link_rotate(team=team, actor=request.user)
+    messages.success(request, "A new request link is on; any earlier link no longer works.")
+    return redirect("team_settings", team=team.slug)
+
+
+@login_required
+@require_POST
+def link_revoke(request: HttpRequest, team: str) -> HttpResponse:
+    team = team_for(request, team, role=Role.ADMIN)
+    services.request_link_revoke(team=team, actor=request.user)
+    messages.success(request, "The request link is off.")
+    return redirect("team_settings", team=team.slug)
+
+
+@login_required
+@require_POST
+def link_images(request: HttpRequest, team: str) -> HttpResponse:
+    team = team_for(request, team, role=Role.ADMIN)
+    images = selectors.team_images(team=team, region=_region(request, team))
+    form = LinkImagesForm(request.POST, choices=_image_choices(images))
+    if form.is_valid():
+        team.request_link_images = form.cleaned_data["images"]
+        team.save(update_fields=["request_link_images"])
+        messages.success(request, f"{len(team.request_link_images)} image(s) may be requested.")
+    else:
+        messages.error(request, "Pick images from the list.")
+    return redirect("team_settings", team=team.slug)
+
+
+# The public request link
+
+
+def _link_team(token: str) -> Team:
+    if not token:
+        raise Http404
+    return get_object_or_404(Team, request_link_token=token)
+
+
+def _per_address(group: str, request: HttpRequest) -> str:
+    return settings.OUTSIDE_REQUEST_RATE_PER_ADDRESS
+
+
+def _per_link(group: str, request: HttpRequest) -> str:
+    return settings.OUTSIDE_REQUEST_RATE_PER_LINK
+
+
+@ratelimit(key="ip", rate=_per_address, method="POST", block=False)
+@ratelimit(key=lambda group, request: request.path, rate=_per_link, method="POST", block=False)
+def outside_request(request: HttpRequest, token: str) -> HttpResponse:
+    team = _link_team(token)
+    images = selectors.link_images(team=team)
+    form = OutsideRequestForm(request.POST or None, team=team, images=images)
+    if request.method == "POST":
+        if getattr(request, "limited", False):
+            context = {"link_team": team, "form": form, "limited": True}
+            return render(request, "sharing/outside_request.html", context, status=429)
+        if form.is_valid():
+            try:
+                created = services.access_request_create(
+                    team=team,
+                    region=team.default_region,
+                    image_id=form.cleaned_data["image_id"],
+                    tenant=form.cleaned_data["member"],
+                    justification=form.cleaned_data["justification"],
+                    share_until=form.cleaned_data["expires_at"],
+                    requester_name=form.cleaned_data["name"],
+                    requester_email=form.cleaned_data["email"],
+                    via_link=True,
+                )
+            except (ApplicationError, CloudError) as exc:
+                form.add_error(None, _error_message(exc))
+            else:
+                notifications.outside_confirmation(created)
+                return redirect("outside_status", status_token=created.status_token)
+    return render(request, "sharing/outside_request.html", {"link_team": team, "form": form})
+
+
+def outside_status(request: HttpRequest, status_token: str) -> HttpResponse:
+    found = get_object_or_404(
+        AccessRequest.objects.select_related("team"), status_token=status_token
+    )
+    return render(request, "sharing/outside_status.html", {"access_request": found})

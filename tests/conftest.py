@@ -1,5 +1,6 @@
 """The shared cast: a team `acme` with an admin, a member and a viewer, and an outsider."""
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -101,3 +102,37 @@ def carol(team) -> User:
 def dave(other_team) -> User:
     """An outsider: admin of another team."""
     return _member(other_team, "dave", Role.ADMIN)
+
+
+# Browser tests: Debian's Chromium driven by Playwright (no browser download of its own).
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+skip_without_chromium = pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (apt-get install chromium)"
+)
+
+
+@pytest.fixture
+def page(live_server, monkeypatch):
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API runs an event loop; Django's ORM refuses to run inside one unless told.
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
+        page = browser.new_page()
+        page.set_default_timeout(15_000)
+        yield page
+        browser.close()
+
+
+def log_in(page, base_url: str, username: str) -> None:
+    page.context.clear_cookies()
+    page.goto(f"{base_url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url(f"{base_url}/t/**")

@@ -10,7 +10,7 @@ from django.core.management import CommandError, call_command
 
 from sharing.cloud.fake import CloudState, FakeCloudApp, running_server, seed_demo_cloud
 from sharing.clouds import client_for
-from sharing.models import LedgerEntry, Membership, Team
+from sharing.models import LedgerEntry, Membership, Partner, Team
 
 from .conftest import ROOT
 
@@ -124,6 +124,10 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
     assert roles == {"alice": "admin", "bob": "member", "carol": "viewer"}
     assert authenticate(username="alice", password=settings.DEMO_PASSWORD) is not None
     assert images_once > 0
+    assert dict(Partner.objects.values_list("tenant", "name")) == {
+        "100002": "Globex",
+        "100003": "Initech",
+    }
     assert not LedgerEntry.objects.exists()
 
 

@@ -1,8 +1,11 @@
 """Sharing an image from its page, through the built-in cloud."""
 
-import pytest
+from datetime import timedelta
 
-from sharing.models import Action, LedgerEntry, Outcome, Share
+import pytest
+from django.utils import timezone
+
+from sharing.models import Action, LedgerEntry, Outcome, Partner, Share
 
 from .conftest import GLOBEX, INITECH, acme_image
 
@@ -73,9 +76,37 @@ def test_a_past_end_date_is_refused(client, alice, cloud, image_id):
 
 
 def test_an_end_date_is_kept_on_the_share(client, alice, cloud, image_id):
+    end = timezone.localdate() + timedelta(days=30)
     client.force_login(alice)
-    share(client, image_id, GLOBEX, expires_at="2099-12-31")
-    assert Share.objects.get(tenant=GLOBEX).expires_at.date().isoformat() == "2099-12-31"
+    share(client, image_id, GLOBEX, expires_at=end.isoformat())
+    assert timezone.localtime(Share.objects.get(tenant=GLOBEX).expires_at).date() == end
+
+
+def test_an_end_date_past_the_teams_maximum_is_refused(client, alice, cloud, image_id, team):
+    team.max_share_days = 10
+    team.save()
+    client.force_login(alice)
+    end = timezone.localdate() + timedelta(days=11)
+    response = share(client, image_id, GLOBEX, expires_at=end.isoformat())
+    assert "At most 10 days from today" in response.context["form"].errors["expires_at"][0]
+
+
+def test_partners_can_be_picked_instead_of_typed(client, alice, cloud, image_id, team):
+    globex = Partner.objects.create(team=team, name="Globex Corp", tenant=GLOBEX)
+    initech = Partner.objects.create(team=team, name="Initech", tenant=INITECH)
+    client.force_login(alice)
+    page = client.get(f"/t/acme/images/{image_id}/")
+    assert "Globex Corp (100002)" in page.text
+    share(client, image_id, GLOBEX, partners=[globex.pk, initech.pk])
+    assert {m.member_id for m in cloud.members(image_id)} == {GLOBEX, INITECH}
+
+
+def test_nothing_to_share_with_is_explained(client, alice, cloud, image_id):
+    client.force_login(alice)
+    response = share(client, image_id, "  ")
+    assert response.context["form"].errors["members"] == [
+        "Enter at least one tenant ID or pick a partner."
+    ]
 
 
 def test_a_tenant_already_a_member_is_reported_with_its_status(client, alice, cloud, image_id):

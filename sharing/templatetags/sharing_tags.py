@@ -35,3 +35,19 @@ def query(context, **changes) -> str:
             params[key] = value
     encoded = params.urlencode()
     return f"?{encoded}" if encoded else ""
+
+
+@register.simple_tag(takes_context=True)
+def tenant(context, tenant_id: str | None):
+    """A tenant ID with its partner name from the team's directory, when it has one."""
+    if not tenant_id:
+        return ""
+    request, team = context.get("request"), context.get("team")
+    names = getattr(request, "_partner_names", None)
+    if names is None:
+        names = dict(team.partners.values_list("tenant", "name")) if team else {}
+        if request is not None:
+            request._partner_names = names
+    if tenant_id in names:
+        return format_html('{} <span class="mono muted">{}</span>', names[tenant_id], tenant_id)
+    return format_html('<span class="mono">{}</span>', tenant_id)

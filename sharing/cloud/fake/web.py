@@ -85,13 +85,25 @@ class HttpError(Exception):
         return json_response(self.status, self.body, self.headers)
 
 
-def glance_error(status: int, message: str, headers: Iterable[tuple[str, str]] = ()) -> HttpError:
-    """An error with WebOb's JSON body, `<br />` junk included, as Glance sends it."""
-    body = {
-        "message": f"{message}<br /><br />\n\n\n",
-        "code": f"{status} {title(status)}",
-        "title": title(status),
-    }
+def glance_error(
+    status: int,
+    message: str,
+    headers: Iterable[tuple[str, str]] = (),
+    *,
+    detail: str = "",
+) -> HttpError:
+    """An error with WebOb's JSON body, `<br />` junk included, as Glance sends it.
+
+    WebOb writes `{explanation}<br /><br />\n{detail}\n{comment}\n`: most Glance errors
+    set only the explanation; a few keep WebOb's default explanation and put theirs in
+    `detail` (e.g. "Access was denied to this resource." for a 403).
+    """
+    return exact_error(status, f"{message}<br /><br />\n{detail}\n\n", headers)
+
+
+def exact_error(status: int, text: str, headers: Iterable[tuple[str, str]] = ()) -> HttpError:
+    """An error whose `message` is `text` exactly, for the few Glance formats by hand."""
+    body = {"message": text, "code": f"{status} {title(status)}", "title": title(status)}
     return HttpError(status, body, headers)
 
 

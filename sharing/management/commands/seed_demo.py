@@ -4,9 +4,13 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sharing.cloud.fake import seed_demo_cloud
 from sharing.clouds import demo_cloud
-from sharing.models import AuthKind, Membership, Role, Team, TenantFormat
+from sharing.models import AuthKind, Membership, Partner, Role, Team, TenantFormat
 
 DEMO_USERS = [("alice", Role.ADMIN), ("bob", Role.MEMBER), ("carol", Role.VIEWER)]
+DEMO_PARTNERS = [
+    ("100002", "Globex", "Hosting partner; shares its CRM appliance with us."),
+    ("100003", "Initech", "Customer since 2024."),
+]
 
 
 class Command(BaseCommand):
@@ -24,6 +28,10 @@ class Command(BaseCommand):
             user.set_password(settings.DEMO_PASSWORD)
             user.save()
             Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+        for tenant, name, notes in DEMO_PARTNERS:
+            Partner.objects.get_or_create(
+                team=team, tenant=tenant, defaults={"name": name, "notes": notes}
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo ready: team acme; users alice (admin), bob (member), carol (viewer)."

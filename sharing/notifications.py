@@ -1,0 +1,88 @@
+"""E-mails about access requests and expiring shares, in plain text and HTML.
+
+Services call these after the change they announce is committed, never inside a transaction.
+Delivery failures are logged, never shown to the person who clicked.
+"""
+
+import logging
+from collections.abc import Iterable
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from sharing.models import AccessRequest, Role, Share, Team
+
+log = logging.getLogger(__name__)
+
+
+def absolute(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def admin_emails(team: Team, *, exclude: Iterable[int] = ()) -> list[str]:
+    users = get_user_model().objects.filter(
+        memberships__team=team, memberships__role=Role.ADMIN, is_active=True
+    )
+    return sorted({u.email for u in users.exclude(pk__in=list(exclude)) if u.email})
+
+
+def _send(template: str, recipients: list[str], context: dict) -> None:
+    if not recipients:
+        return
+    subject = render_to_string(f"email/{template}_subject.txt", context).strip()
+    text = render_to_string(f"email/{template}.txt", context)
+    html = render_to_string(f"email/{template}.html", context)
+
+    message = EmailMultiAlternatives(subject, text, settings.DEFAULT_FROM_EMAIL, recipients)
+    message.attach_alternative(html, "text/html")
+    try:
+        message.send()
+    except OSError:
+        log.exception("Could not send the %s e-mail to %s", template, recipients)
+
+
+def _request_context(access_request: AccessRequest) -> dict:
+    team = access_request.team
+    return {
+        "request": access_request,
+        "team": team,
+        "request_url": absolute(reverse("request", args=[team.slug, access_request.pk])),
+        "status_url": absolute(reverse("outside_status", args=[access_request.status_token])),
+    }
+
+
+def new_request(access_request: AccessRequest) -> None:
+    """To the team's admins, but not to the requester (who cannot decide it anyway)."""
+    exclude = [access_request.requested_by_id] if access_request.requested_by_id else []
+    recipients = admin_emails(access_request.team, exclude=exclude)
+    _send("new_request", recipients, _request_context(access_request))
+
+
+def decision(access_request: AccessRequest) -> None:
+    """To the requester: a team user's address, or the outside requester's."""
+    user = access_request.requested_by
+    email = user.email if user is not None else access_request.requester_email
+    _send("decision", [email] if email else [], _request_context(access_request))
+
+
+def share_failed(access_request: AccessRequest) -> None:
+    _send("share_failed", admin_emails(access_request.team), _request_context(access_request))
+
+
+def expiry_reminder(team: Team, shares: list[Share]) -> None:
+    context = {
+        "team": team,
+        "shares": shares,
+        "history_url": absolute(reverse("history", args=[team.slug])),
+    }
+    _send("expiry_reminder", admin_emails(team), context)
+
+
+def outside_confirmation(access_request: AccessRequest) -> None:
+    """To an outside requester: we got it, and the private link to follow it."""
+    _send(
+        "outside_confirmation", [access_request.requester_email], _request_context(access_request)
+    )
