@@ -18,7 +18,17 @@ from django.utils import timezone
 
 from sharing import notifications
 from sharing.cloud import CloudError
-from sharing.cloud.errors import NotFound, UnknownOutcome
+from sharing.cloud.errors import (
+    BadRequest,
+    Forbidden,
+    MemberLimitReached,
+    NoResponse,
+    NotFound,
+    RateLimited,
+    Unauthorized,
+    Unavailable,
+    UnknownOutcome,
+)
 from sharing.cloud.images import Image, ImagesClient, MemberResult
 from sharing.clouds import client_for
 from sharing.models import (
@@ -62,11 +72,23 @@ class ShareOutcome:
     message: str = ""
 
 
+_LEAD_INS: list[tuple[type[CloudError], str]] = [
+    (MemberLimitReached, "The image has reached its member limit."),
+    (RateLimited, "The cloud is limiting requests; try again in a minute."),
+    (NoResponse, "The cloud did not answer."),
+    (Unavailable, "The cloud is unavailable right now; try again later."),
+    (Unauthorized, "The team's cloud credentials no longer work; ask a superuser to update them."),
+    (Forbidden, "The cloud refused this."),
+    (NotFound, "The cloud does not know this."),
+    (BadRequest, "The cloud did not accept the request."),
+]
+
+
 def error_text(error: CloudError) -> str:
-    """A cloud error in plain words, with the upstream request id to quote to support."""
-    if error.request_id:
-        return f"{error.message} (request {error.request_id})"
-    return error.message
+    """A cloud error in plain words, what it means first, with the upstream request id."""
+    lead = next((text for kind, text in _LEAD_INS if isinstance(error, kind)), "")
+    text = f"{lead} {error.message}" if lead and lead not in error.message else error.message
+    return f"{text} (request {error.request_id})" if error.request_id else text
 
 
 # The ledger
@@ -289,6 +311,7 @@ def share_revoke(
         image_name=share.image_name if share else "",
         tenant=tenant,
         note=note,
+        access_request=share.access_request if share else None,
     )
     client = client_for(team, region)
     try:
@@ -650,3 +673,66 @@ def _attempt_happened(client: ImagesClient, entry: LedgerEntry) -> bool | None:
     if entry.action in _EXPECTED_STATUS:
         return member is not None and member.status == _EXPECTED_STATUS[entry.action]
     return None
+
+
+# Reconciling with the cloud
+
+
+def shares_sync(*, team: Team) -> int:
+    """Bring our share records in line with the cloud; returns how many drifts were recorded.
+
+    For every image with active shares: a consumer's status change is copied, a member removed
+    outside the dashboard closes our record, a member added outside it gets one. Each is a
+    `drift` entry in the ledger, by the system.
+    """
+    drifts = 0
+    active = Share.objects.filter(team=team, revoked_at=None)
+    images = active.values_list("region", "image_id").distinct().order_by()
+    clients: dict[str, ImagesClient] = {}
+    for region, image_id in images:
+        client = clients.get(region) or clients.setdefault(region, client_for(team, region))
+        try:
+            upstream = {m.member_id: m for m in client.list_members(image_id)}
+        except NotFound:
+            upstream = {}  # the image is gone: so are its members
+        except CloudError:
+            continue  # unreachable now; the next run tries again
+        ours = {share.tenant: share for share in active.filter(region=region, image_id=image_id)}
+        for tenant, share in ours.items():
+            member = upstream.get(tenant)
+            if member is None:
+                _share_close(share)
+                _ledger_drift(share, "No longer a member upstream: removed outside the dashboard.")
+            elif member.status and member.status != share.status:
+                Share.objects.filter(pk=share.pk).update(status=member.status)
+                _ledger_drift(share, f"The tenant set its status to {member.status}.")
+            else:
+                continue
+            drifts += 1
+        for tenant in upstream.keys() - ours.keys():
+            found = Share.objects.create(
+                team=team,
+                region=region,
+                image_id=image_id,
+                image_name=next(iter(ours.values())).image_name,
+                tenant=tenant,
+                status=upstream[tenant].status or ShareStatus.PENDING,
+                shared_at=upstream[tenant].created_at or timezone.now(),
+                note="Found by a sync: shared outside the dashboard.",
+            )
+            _ledger_drift(found, "A member added outside the dashboard.")
+            drifts += 1
+    return drifts
+
+
+def _ledger_drift(share: Share, message: str) -> None:
+    entry = ledger_attempt(
+        team=share.team,
+        actor=None,
+        action=Action.DRIFT,
+        region=share.region,
+        image_id=share.image_id,
+        image_name=share.image_name,
+        tenant=share.tenant,
+    )
+    entry.complete(Outcome.SUCCEEDED, message=message)

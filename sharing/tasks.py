@@ -13,14 +13,16 @@ TIME_LIMITS_EVERY = timedelta(hours=1)
 
 @task
 def enforce_time_limits() -> dict[str, str]:
-    """What `expire_shares` does, for every team; then the next run is enqueued (periodic).
+    """`sync_shares` then `expire_shares`, for every team; then the next run is enqueued.
 
     `python manage.py schedule_tasks` (in the release step) starts the chain once.
     """
-    report = {
-        team.slug: services.team_time_limits(team=team)
-        for team in Team.objects.exclude(identity_url="")
-    }
+    report = {}
+    for team in Team.objects.exclude(identity_url=""):
+        settled = services.attempts_settle(team=team)
+        drifts = services.shares_sync(team=team)
+        limits = services.team_time_limits(team=team)
+        report[team.slug] = f"{limits}; {settled} attempt(s) settled, {drifts} drift(s)"
     schedule_next(already_running=True)
     return report
 

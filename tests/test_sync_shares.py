@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.core.management import call_command
 from django.utils import timezone
 
-from sharing.models import Action, LedgerEntry, Outcome
+from sharing.models import Action, LedgerEntry, Outcome, Share
 
 from .conftest import ACME, GLOBEX, acme_image
 
@@ -73,3 +73,36 @@ def test_an_attempt_stays_open_while_the_cloud_cannot_answer(team, cloud):
     settle()
     entry.refresh_from_db()
     assert entry.outcome is None
+
+
+def test_a_consumers_status_change_is_copied_and_recorded(client, alice, team, cloud):
+    image_id = acme_image(cloud)
+    client.force_login(alice)
+    client.post(f"/t/acme/images/{image_id}/share/", {"members": GLOBEX})
+    cloud.add_member(image_id, GLOBEX, "accepted")  # Globex accepts in its own cloud console
+    settle()
+    assert Share.objects.get(tenant=GLOBEX).status == "accepted"
+    drift = LedgerEntry.objects.get(action=Action.DRIFT)
+    assert (drift.actor_name, drift.tenant) == ("system", GLOBEX)
+    assert "accepted" in drift.message
+    settle()
+    assert LedgerEntry.objects.filter(action=Action.DRIFT).count() == 1  # nothing new
+
+
+def test_members_removed_or_added_outside_the_dashboard_are_recorded(client, alice, team, cloud):
+    image_id = acme_image(cloud)
+    client.force_login(alice)
+    client.post(f"/t/acme/images/{image_id}/share/", {"members": GLOBEX})
+    cloud.delete_member(cloud.member(image_id, GLOBEX))
+    cloud.add_member(image_id, "100077")
+    settle()
+    assert Share.objects.get(tenant=GLOBEX).revoked_at is not None
+    found = Share.objects.get(tenant="100077", revoked_at=None)
+    assert found.shared_by is None
+    messages = sorted(
+        LedgerEntry.objects.filter(action=Action.DRIFT).values_list("message", flat=True)
+    )
+    assert messages == [
+        "A member added outside the dashboard.",
+        "No longer a member upstream: removed outside the dashboard.",
+    ]

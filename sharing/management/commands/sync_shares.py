@@ -5,7 +5,10 @@ from sharing.models import Team
 
 
 class Command(BaseCommand):
-    help = "Settle ledger attempts left without an outcome (for cron, or after a crash)."
+    help = (
+        "Reconcile the dashboard with the cloud: settle attempts left without an outcome, copy "
+        "consumers' status changes, and record members added or removed outside the dashboard."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--team", help="Only this team's slug.")
@@ -16,4 +19,5 @@ class Command(BaseCommand):
             teams = teams.filter(slug=options["team"])
         for team in teams:
             settled = services.attempts_settle(team=team)
-            self.stdout.write(f"{team.slug}: {settled} unresolved attempt(s) settled.")
+            drifts = services.shares_sync(team=team)
+            self.stdout.write(f"{team.slug}: {settled} attempt(s) settled, {drifts} drift(s).")
