@@ -338,7 +338,7 @@ def _share_close(share: Share | None) -> None:
 
 def incoming_set_status(
     *, team: Team, actor: AbstractBaseUser, region: str, image_id: str, status: str
-) -> MemberResult:
+) -> tuple[Image, MemberResult]:
     """Accept, reject or reset to pending our membership of another account's image."""
     action = {"accepted": Action.ACCEPT, "rejected": Action.REJECT, "pending": Action.PENDING}
     client = client_for(team, region)
@@ -351,9 +351,13 @@ def incoming_set_status(
         tenant=client.tenant_id,
     )
     with ledgered(entry):
+        # A member may read the image in any status: its name makes the ledger readable.
+        image = client.get_image(image_id)
+        entry.image_name = (image.name or "")[:255]
+        entry.save(update_fields=["image_name"])
         result = client.update_member_status(image_id, client.tenant_id, status)
     entry.complete(Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id)
-    return result
+    return image, result
 
 
 # Access requests

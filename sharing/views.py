@@ -268,13 +268,13 @@ def incoming_set(request: HttpRequest, team: str, image_id: str, decision: str) 
     region = _region(request, team)
     status = INCOMING_STATUS[decision]
     try:
-        services.incoming_set_status(
+        image, _ = services.incoming_set_status(
             team=team, actor=request.user, region=region, image_id=image_id, status=status
         )
-    except (CloudError, ApplicationError) as exc:
-        messages.error(request, error_text(exc) if isinstance(exc, CloudError) else exc.message)
+    except CloudError as exc:
+        messages.error(request, error_text(exc))
     else:
-        messages.success(request, f"Image {image_id} is now {status} for this team.")
+        messages.success(request, f"“{image.name or image_id}” is now {status} for this team.")
     return redirect(reverse("incoming", args=[team.slug]) + f"?region={region}")
 
 

@@ -38,7 +38,7 @@ def test_an_admin_accepts_and_it_is_accepted_upstream_and_recorded(client, alice
     client.force_login(alice)
     response = client.post(f"/t/acme/incoming/{offers['pending']}/accept/?region=IAD", follow=True)
     assert cloud.member_status(offers["pending"], ACME) == "accepted"
-    assert "is now accepted" in response.text
+    assert "is now accepted for this team" in response.text
     entry = LedgerEntry.objects.get(action=Action.ACCEPT)
     assert (entry.outcome, entry.tenant, entry.http_status) == (Outcome.SUCCEEDED, ACME, 200)
 
