@@ -103,11 +103,16 @@ def test_the_partner_golden_image_is_at_the_member_limit(state, session):
     assert response.status_code == 413
 
 
+def test_the_first_images_are_unshared_for_a_first_share_in_the_demo(state):
+    for name in ("Ubuntu 24.04 web base", "Debian 12 app server"):
+        assert state.members(seed_image_id("IAD", ACME, name)) == []
+
+
 def test_existing_shares_have_every_status(state):
-    shared = seed_image_id("IAD", ACME, "Ubuntu 24.04 web base")
+    shared = seed_image_id("IAD", ACME, "Windows Server 2022 build agent")
     assert state.member_status(shared, GLOBEX) == "accepted"
     assert state.member_status(shared, INITECH) == "pending"
-    rejected = seed_image_id("IAD", ACME, "Debian 12 app server")
+    rejected = seed_image_id("IAD", ACME, "Rocky Linux 9 database")
     assert state.member_status(rejected, INITECH) == "rejected"
 
 

@@ -24,9 +24,11 @@ _ACME_SHARED = (
     "<script>alert(1)</script>",  # must be shown escaped
     "本番ウェブサーバー",  # "production web server": non-ASCII names
 )
+# Shares made before the dashboard (so they show as "outside the dashboard"); the first images
+# of the list stay unshared, for a first share in the demo.
 _ACME_SHARES = {
-    "Ubuntu 24.04 web base": {GLOBEX: "accepted", INITECH: "pending"},
-    "Debian 12 app server": {INITECH: "rejected"},
+    "Windows Server 2022 build agent": {GLOBEX: "accepted", INITECH: "pending"},
+    "Rocky Linux 9 database": {INITECH: "rejected"},
 }
 
 
