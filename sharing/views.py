@@ -511,13 +511,13 @@ def partner_delete(request: HttpRequest, team: str, pk: int) -> HttpResponse:
 @login_required
 def team_settings(request: HttpRequest, team: str) -> HttpResponse:
     team = team_for(request, team, role=Role.ADMIN)
-    region = _region(request, team)
     form = TeamSettingsForm(request.POST or None, instance=team)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Team settings saved.")
         return redirect("team_settings", team=team.slug)
-    images = selectors.team_images(team=team, region=region)
+    # The request link offers images of the team's default region.
+    images = selectors.team_images(team=team, region=team.default_region)
     link_form = LinkImagesForm(
         initial={"images": team.request_link_images}, choices=_image_choices(images)
     )
@@ -558,7 +558,7 @@ def link_revoke(request: HttpRequest, team: str) -> HttpResponse:
 @require_POST
 def link_images(request: HttpRequest, team: str) -> HttpResponse:
     team = team_for(request, team, role=Role.ADMIN)
-    images = selectors.team_images(team=team, region=_region(request, team))
+    images = selectors.team_images(team=team, region=team.default_region)
     form = LinkImagesForm(request.POST, choices=_image_choices(images))
     if form.is_valid():
         team.request_link_images = form.cleaned_data["images"]
