@@ -41,6 +41,12 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# Real OpenStack Glance 33.0.0 (its own cached Python 3.11 venv) against the built-in cloud and
+# the client: see conformance/run.py.
+.PHONY: conformance
+conformance: $(VENV)/.installed-dev
+	$(BIN)/python conformance/run.py
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

@@ -3,8 +3,11 @@
 Each test names the rows it reproduces. Everything goes over HTTP through the adapter.
 """
 
+import sqlite3
+
 import pytest
 
+from sharing.cloud.fake import CloudState
 from sharing.cloud.fake.testing import ADMIN, B, C, FakeCloud, GlanceClient
 
 BAD_STATUS = 'Incorrect request: Status must be "pending", "accepted" or "rejected".'
@@ -221,6 +224,43 @@ def test_a_deleted_member_added_again_starts_pending(cloud, a, b, shared):
     assert cloud.state.member_status(shared, B) == "pending"
 
 
+def test_a_member_added_again_keeps_its_row_its_place_and_its_created_at(cloud, a, img):
+    # Glance 33 reuses the deleted member's row (conformance run): the member comes back in
+    # its old place in the list, with its first created_at.
+    for member in (B, C, "tenant-x"):
+        assert a.post(f"/v2/images/{img}/members", json={"member": member}).status_code == 200
+    with cloud.state.transaction() as db:
+        db.execute(
+            "UPDATE members SET created_at = '2026-01-01T00:00:00Z' WHERE member_id = ?", (B,)
+        )
+    assert a.delete(f"/v2/images/{img}/members/{B}").status_code == 204
+    assert cloud.state.member_count(img) == 2
+    again = a.post(f"/v2/images/{img}/members", json={"member": B})
+    assert again.status_code == 200
+    assert (again.json()["status"], again.json()["created_at"]) == (
+        "pending",
+        "2026-01-01T00:00:00Z",
+    )
+    listed = a.get(f"/v2/images/{img}/members").json()["members"]
+    assert [m["member_id"] for m in listed] == [B, C, "tenant-x"]
+
+
+def test_a_cloud_file_from_before_deleted_members_is_upgraded(tmp_path):
+    path = tmp_path / "cloud.sqlite3"
+    old = sqlite3.connect(path)
+    old.execute(
+        "CREATE TABLE members (image_id TEXT NOT NULL, member_id TEXT NOT NULL, "
+        "status TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL, "
+        "PRIMARY KEY (image_id, member_id))"
+    )
+    old.execute("INSERT INTO members VALUES ('img', 'tenant-b', 'accepted', 't', 't')")
+    old.commit()
+    old.close()
+    state = CloudState(str(path))
+    assert state.member_status("img", "tenant-b") == "accepted"
+    assert CloudState(str(path)).member_count("img") == 1  # a second opener changes nothing
+
+
 def test_a_numeric_member_is_echoed_as_a_number_and_read_back_as_a_string(a, img):
     created = a.post(f"/v2/images/{img}/members", json={"member": 12345})  # row 66
     assert created.status_code == 200
@@ -384,3 +424,26 @@ def test_before_v2_5_private_images_take_members_and_public_ones_refuse(cloud, a
     refused = a.post(f"/v2/images/{public}/members", json={"member": B})
     assert refused.status_code == 403
     assert message(refused) == "Public images do not have members."
+
+
+def test_the_member_schemas_are_served_as_by_glance_33(cloud, a):
+    """Rows 82-83: the documents real Glance 33 serves (conformance run)."""
+    member = a.get("/v2/schemas/member")
+    assert member.status_code == 200
+    properties = member.json()["properties"]
+    assert member.json()["name"] == "member"
+    assert sorted(properties) == [
+        "created_at",
+        "image_id",
+        "member_id",
+        "schema",
+        "status",
+        "updated_at",
+    ]
+    assert properties["status"]["enum"] == ["pending", "accepted", "rejected"]
+    members = a.get("/v2/schemas/members")
+    assert members.status_code == 200
+    assert members.json()["properties"]["members"]["items"]["properties"] == properties
+    assert members.json()["links"] == [{"rel": "describedby", "href": "{schema}"}]
+    # Like every /v2 path, the schemas need a token.
+    assert cloud.session.get(a.root + "/v2/schemas/member").status_code == 401

@@ -78,6 +78,8 @@ CONTROL_PARAMS = frozenset(
     }
 )
 NOT_FOUND = "The resource could not be found."
+# WebOb's text for a 500, which Glance sends when its code fails (conformance: a list body).
+SERVER_ERROR = "The server has either erred or is incapable of performing the requested operation."
 
 
 @dataclass(frozen=True)
@@ -110,6 +112,49 @@ class Call:
     pre_ocata: bool  # Images API before v2.5: no `shared`/`community` visibility
     image_id: str = ""
     member_id: str = ""
+
+
+# GET /v2/schemas/member and /v2/schemas/members, as Glance 33 serves them (rows 82-83).
+_UUID_PATTERN = (
+    "^([0-9a-fA-F]){8}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){4}-([0-9a-fA-F]){12}$"
+)
+_MEMBER_PROPERTIES = {
+    "member_id": {"type": "string", "description": "An identifier for the image member (tenantId)"},
+    "image_id": {
+        "type": "string",
+        "description": "An identifier for the image",
+        "pattern": _UUID_PATTERN,
+    },
+    "created_at": {"type": "string", "description": "Date and time of image member creation"},
+    "updated_at": {
+        "type": "string",
+        "description": "Date and time of last modification of image member",
+    },
+    "status": {
+        "type": "string",
+        "description": "The status of this image member",
+        "enum": list(MEMBER_STATUSES),
+    },
+    "schema": {"readOnly": True, "type": "string"},
+}
+SCHEMAS = {
+    "member": {"name": "member", "properties": _MEMBER_PROPERTIES},
+    "members": {
+        "name": "members",
+        "properties": {
+            "members": {
+                "type": "array",
+                "items": {"name": "member", "properties": _MEMBER_PROPERTIES},
+            },
+            "schema": {"type": "string"},
+        },
+        "links": [{"rel": "describedby", "href": "{schema}"}],
+    },
+}
+
+
+def get_schema(name: str) -> Response:
+    return json_response(200, SCHEMAS[name])
 
 
 def not_authorized(action: str) -> HttpError:
@@ -170,7 +215,8 @@ def get_image(call: Call) -> Response:
 def create_image(call: Call) -> Response:
     body = _json_body(call.request)
     if not isinstance(body, dict):
-        raise glance_error(400, "Request body must be a JSON object.")
+        # Glance 33 fails on a body that is not an object (an AttributeError): 500, not 400.
+        raise glance_error(500, SERVER_ERROR)
     for key in body:
         if key in READ_ONLY:
             raise glance_error(403, f"Attribute '{key}' is read-only.")
@@ -179,7 +225,11 @@ def create_image(call: Call) -> Response:
         raise not_authorized("add_image")
     owner = body.pop("owner", None) or caller.tenant_id
     if owner != caller.tenant_id and not caller.is_admin:
-        raise glance_error(403, f"You are not permitted to create images owned by '{owner}'.")
+        raise glance_error(
+            403,
+            "Access was denied to this resource.",
+            detail=f"You are not permitted to create images owned by '{owner}'",
+        )
     # Default `shared` since v2.5, so new images take members at once (§2.10).
     visibility = body.pop("visibility", "private" if call.pre_ocata else "shared")
     _check_visibility(call, visibility)
@@ -465,9 +515,18 @@ def _apply_change(call: Call, image: Image, op: str, attribute: str, value: Any)
 
 
 def _check_visibility(call: Call, visibility: Any) -> None:
-    allowed = PRE_OCATA_VISIBILITIES if call.pre_ocata else VISIBILITIES
+    allowed = list(PRE_OCATA_VISIBILITIES if call.pre_ocata else VISIBILITIES)
     if visibility not in allowed:
-        raise _schema_error(f"{visibility!r} is not one of {list(allowed)}")
+        # jsonschema's whole report, as Glance passes it on.
+        raise _schema_error(
+            f"{visibility!r} is not one of {allowed}\n\n"
+            "Failed validating 'enum' in schema['properties']['visibility']:\n"
+            "    {'type': 'string',\n"
+            "     'description': 'Scope of image accessibility',\n"
+            f"     'enum': {allowed}}}\n\n"
+            "On instance['visibility']:\n"
+            f"    {visibility!r}"
+        )
     if visibility == "public" and not call.caller.is_admin:
         raise not_authorized("publicize_image")  # row 98
 
@@ -620,10 +679,13 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 
 def _marker(call: Call, marker_id: str) -> Image:
-    """The marker image; unknown or invisible markers are a 400, not a 404 (§3.1)."""
-    marker = _find_visible(call, marker_id)
-    if marker is None:
+    """The marker image: an unknown marker is a 400 (not a 404, §3.1); one the caller may not
+    see is a 403, as real Glance 33 answers (conformance run)."""
+    marker = call.state.image(marker_id)
+    if marker is None or marker.region != call.region:
         raise glance_error(400, f"No image found with ID {marker_id}")
+    if _find_visible(call, marker_id) is None:
+        raise glance_error(403, f"Forbidding request, image {marker_id} not visible")
     return marker
 
 

@@ -14,7 +14,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -24,6 +24,7 @@ ROUTES = (
     "identity_rackspace",
     "identity_keystone",
     "versions",
+    "schema",
     "images_list",
     "image_get",
     "image_create",
@@ -34,10 +35,11 @@ ROUTES = (
     "member_update",
     "member_delete",
 )
-# Glance's config defaults: image_member_quota, and a token lifetime of 24 h as on Rackspace.
+# Glance's config defaults: image_member_quota, and a token lifetime of 24 h as on Rackspace;
+# the Images API version real Glance 33.0.0 lists as CURRENT.
 DEFAULT_MEMBER_LIMIT = 128
 DEFAULT_TOKEN_TTL = 86400
-DEFAULT_API_VERSION = "2.15"
+DEFAULT_API_VERSION = "2.17"
 _SETTING_DEFAULTS = {
     "member_limit": str(DEFAULT_MEMBER_LIMIT),
     "token_ttl": str(DEFAULT_TOKEN_TTL),
@@ -96,6 +98,7 @@ CREATE TABLE IF NOT EXISTS members (
     status TEXT NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
+    deleted INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (image_id, member_id)
 );
 CREATE INDEX IF NOT EXISTS members_member ON members (member_id);
@@ -270,6 +273,15 @@ class CloudState:
             if path != ":memory:":
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.executescript(_SCHEMA)
+            self._add_column("members", "deleted INTEGER NOT NULL DEFAULT 0")
+
+    def _add_column(self, table: str, column: str) -> None:
+        """Bring a cloud file made by an older version up to date."""
+        names = {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}
+        if column.split()[0] in names:
+            return
+        with suppress(sqlite3.OperationalError):  # another process sharing the file was first
+            self._db.execute(f"ALTER TABLE {table} ADD COLUMN {column}")
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
@@ -546,7 +558,7 @@ class CloudState:
             db.execute(
                 "INSERT INTO members (image_id, member_id, status, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?) ON CONFLICT (image_id, member_id) DO UPDATE SET "
-                "status = excluded.status, updated_at = excluded.updated_at",
+                "status = excluded.status, updated_at = excluded.updated_at, deleted = 0",
                 (image_id, member_id, status, now, now),
             )
 
@@ -557,16 +569,18 @@ class CloudState:
     def member(self, image_id: str, member_id: str) -> Member | None:
         with self.transaction() as db:
             row = db.execute(
-                "SELECT * FROM members WHERE image_id = ? AND member_id = ?",
+                "SELECT * FROM members WHERE image_id = ? AND member_id = ? AND deleted = 0",
                 (image_id, member_id),
             ).fetchone()
         return _member(row) if row else None
 
     def members(self, image_id: str) -> list[Member]:
-        """In the order they were added, as Glance lists them (glance-observed row 72)."""
+        """In the order they were first added, as Glance lists them (glance-observed row 72)."""
         with self.transaction() as db:
             rows = db.execute(
-                "SELECT * FROM members WHERE image_id = ? ORDER BY created_at, rowid", (image_id,)
+                "SELECT * FROM members WHERE image_id = ? AND deleted = 0 "
+                "ORDER BY created_at, rowid",
+                (image_id,),
             )
             return [_member(row) for row in rows]
 
@@ -574,20 +588,31 @@ class CloudState:
         """{image id: member status} of every image shared with a tenant."""
         with self.transaction() as db:
             rows = db.execute(
-                "SELECT image_id, status FROM members WHERE member_id = ?", (tenant_id,)
+                "SELECT image_id, status FROM members WHERE member_id = ? AND deleted = 0",
+                (tenant_id,),
             )
             return {row["image_id"]: row["status"] for row in rows}
 
     def insert_member(self, image_id: str, member_id: str) -> Member:
-        """A new `pending` member. A deleted member was a deleted row, so re-adding resets it."""
+        """A new `pending` member.
+
+        Like Glance, a deleted member's row is reused: adding it again resets its status to
+        `pending` but keeps its `created_at` and its place in the members list (seen in the
+        conformance run against Glance 33).
+        """
         now = isotime(utcnow())
         with self.transaction() as db:
             db.execute(
                 "INSERT INTO members (image_id, member_id, status, created_at, updated_at) "
-                "VALUES (?, ?, 'pending', ?, ?)",
+                "VALUES (?, ?, 'pending', ?, ?) ON CONFLICT (image_id, member_id) DO UPDATE SET "
+                "status = 'pending', updated_at = excluded.updated_at, deleted = 0",
                 (image_id, member_id, now, now),
             )
-        return Member(image_id, member_id, "pending", now, now)
+            row = db.execute(
+                "SELECT * FROM members WHERE image_id = ? AND member_id = ?",
+                (image_id, member_id),
+            ).fetchone()
+        return _member(row)
 
     def set_member_status(self, member: Member, status: str) -> Member:
         now = isotime(utcnow())
@@ -601,15 +626,16 @@ class CloudState:
 
     def delete_member(self, member: Member) -> None:
         with self.transaction() as db:
+            # Glance marks the row deleted; `insert_member` brings it back.
             db.execute(
-                "DELETE FROM members WHERE image_id = ? AND member_id = ?",
+                "UPDATE members SET deleted = 1 WHERE image_id = ? AND member_id = ?",
                 (member.image_id, member.member_id),
             )
 
     def member_count(self, image_id: str) -> int:
         with self.transaction() as db:
             return db.execute(
-                "SELECT COUNT(*) FROM members WHERE image_id = ?", (image_id,)
+                "SELECT COUNT(*) FROM members WHERE image_id = ? AND deleted = 0", (image_id,)
             ).fetchone()[0]
 
     # Faults.
