@@ -206,7 +206,8 @@ class LedgerEntry(models.Model):
     """
 
     created_at = models.DateTimeField(default=timezone.now)
-    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="ledger")
+    # Not indexed alone: every index below leads with the team.
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="ledger", db_index=False)
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -232,16 +233,21 @@ class LedgerEntry(models.Model):
     objects = LedgerQuerySet.as_manager()
 
     class Meta:
-        ordering = ["-id"]
+        ordering = ["-created_at", "-id"]
         verbose_name_plural = "ledger entries"
+        # Each history filter has an index ending in the page order, for keyset paging.
         indexes = [
-            models.Index(fields=["team", "-id"], name="ledger_team"),
-            models.Index(fields=["team", "image_id", "-id"], name="ledger_team_image"),
-            models.Index(fields=["team", "tenant", "-id"], name="ledger_team_tenant"),
-            models.Index(fields=["team", "actor_name", "-id"], name="ledger_team_actor"),
-            models.Index(fields=["team", "action", "-id"], name="ledger_team_action"),
-            models.Index(fields=["team", "outcome", "-id"], name="ledger_team_outcome"),
-            models.Index(fields=["team", "created_at"], name="ledger_team_time"),
+            models.Index(fields=["team", "-created_at", "-id"], name="ledger_team_time"),
+            *(
+                models.Index(fields=["team", column, "-created_at", "-id"], name=f"ledger_{name}")
+                for column, name in [
+                    ("image_id", "image"),
+                    ("tenant", "tenant"),
+                    ("actor_name", "actor"),
+                    ("action", "action"),
+                    ("outcome", "outcome"),
+                ]
+            ),
         ]
 
     def __str__(self) -> str:

@@ -123,3 +123,41 @@ def test_times_carry_the_exact_utc_time_for_hover(client, alice, team):
 def test_an_outsider_cannot_export(client, dave, team):
     client.force_login(dave)
     assert client.get("/t/acme/history.csv").status_code == 404
+
+
+def test_keyset_pages_neither_repeat_nor_skip_entries_of_the_same_instant(client, alice, team):
+    same_moment = timezone.now()
+    # Entries written in one instant (a bulk share) share created_at; order falls back to id.
+    for n in range(75):
+        entry = ledger_attempt(team=team, actor=alice, action=Action.SHARE, tenant=str(400000 + n))
+        entry.created_at = same_moment
+        entry.save()  # still an attempt: it may change until it has an outcome
+    client.force_login(alice)
+    first = client.get("/t/acme/history/")
+    second = client.get(f"/t/acme/history/?before={first.context['next_before']}")
+    tenants = [e.tenant for e in first.context["entries"]] + [
+        e.tenant for e in second.context["entries"]
+    ]
+    assert len(tenants) == len(set(tenants)) == 75
+    assert second.context["next_before"] is None
+
+
+def test_date_filters_page_like_the_rest(client, alice, team):
+    for n in range(60):
+        record(team, alice, tenant=str(500000 + n))
+    client.force_login(alice)
+    today = timezone.localdate()
+    first = client.get(f"/t/acme/history/?since={today}")
+    second = client.get(f"/t/acme/history/?since={today}&before={first.context['next_before']}")
+    assert len(first.context["entries"]) + len(second.context["entries"]) == 60
+
+
+def test_the_chart_tops_the_first_page_only(client, alice, team):
+    for n in range(60):
+        record(team, alice, tenant=str(600000 + n))
+    client.force_login(alice)
+    first = client.get("/t/acme/history/")
+    assert first.context["chart"] is not None
+    deeper = client.get(f"/t/acme/history/?before={first.context['next_before']}")
+    assert deeper.context["chart"] is None
+    assert "<svg" not in deeper.text
