@@ -173,13 +173,15 @@ def image_share(request: HttpRequest, team: str, image_id: str) -> HttpResponse:
 def _share_as_request(request: HttpRequest, team: Team, region: str, image_id: str) -> HttpResponse:
     """Where the policy needs an approval: an admin's share becomes a request for another
     admin (four-eyes); a member goes to the request form, prefilled."""
-    form = ShareForm(request.POST, team=team)
-    if not request.membership.has_role(Role.ADMIN) or not form.is_valid():
+    if not request.membership.has_role(Role.ADMIN):
         messages.info(request, "Your team's policy needs an admin's approval: ask for access.")
         initial = {"image_id": image_id, "member": request.POST.get("members", "").strip()}
         initial["justification"] = request.POST.get("note", "")
         url = reverse("request_new", args=[team.slug])
         return redirect(f"{url}?region={region}&{urlencode(initial)}")
+    form = ShareForm(request.POST, team=team)
+    if not form.is_valid():
+        return _image_page(request, team, region, image_id, form=form)
     note = form.cleaned_data["note"] or "Shared by an admin under the team's four-eyes policy."
     for tenant in form.cleaned_data["tenants"]:
         try:

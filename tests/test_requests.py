@@ -327,3 +327,15 @@ def test_the_queue_lists_open_requests_and_filters_by_status(client, alice, bobs
     client.force_login(alice)
     assert list(client.get("/t/acme/requests/").context["page"]) == [bobs_request]
     assert list(client.get("/t/acme/requests/?status=approved").context["page"]) == []
+
+
+def test_with_the_four_eyes_policy_an_admins_bad_input_is_shown_on_the_image_page(
+    client, alice, cloud, image_id, team
+):
+    team.approval_policy = ApprovalPolicy.EVERYONE
+    team.save()
+    client.force_login(alice)
+    response = client.post(f"/t/acme/images/{image_id}/share/", {"members": "abc"})
+    assert response.status_code == 200
+    assert "not a Rackspace account number" in response.context["form"].errors["members"][0]
+    assert not AccessRequest.objects.exists()
