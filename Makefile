@@ -1,7 +1,10 @@
 # The two commands a new user needs: `make demo` and `make test`.
 # Each creates .venv with Python 3.12 and installs what it needs.
 
-PYTHON ?= $(shell command -v python3.12 2>/dev/null || pyenv prefix 3.12 2>/dev/null | sed 's|$$|/bin/python3.12|')
+# python3.12 on the PATH, else pyenv's (even when pyenv's shims are not on the PATH).
+PYENV_ROOT ?= $(HOME)/.pyenv
+PYTHON ?= $(firstword $(shell command -v python3.12 2>/dev/null) \
+	$(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python3.12))))
 VENV := .venv
 BIN := $(VENV)/bin
 DEMO_ENV := DEMO=1 DEBUG=1
