@@ -166,12 +166,44 @@ def image_share(
     Raises ImageIsPrivate when the image must become `shared` first and the user has not said
     so yet; CloudError when the image itself cannot be read.
     """
+    target = _share_target(team=team, region=region, image_id=image_id, make_shared=make_shared)
+    return _share(
+        team=team, actor=actor, region=region, target=target, tenants=tenants,
+        expires_at=expires_at, note=note, access_request=access_request,
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class _ShareTarget:
+    client: ImagesClient
+    image: Image
+    make_shared: bool  # switch it to `shared` before adding members
+
+
+def _share_target(*, team: Team, region: str, image_id: str, make_shared: bool) -> _ShareTarget:
+    """The image to share, read once; ImageIsPrivate if it is private and nobody agreed to
+    make it shared. Before Images API v2.5 private images take members as they are."""
     client = client_for(team, region)
     image = client.get_image(image_id)
-    # Before Images API v2.5 private images take members as they are.
-    if image.visibility == "private" and client.versions().supports_shared_visibility:
-        if not make_shared:
-            raise ImageIsPrivate(image)
+    private = image.visibility == "private" and client.versions().supports_shared_visibility
+    if private and not make_shared:
+        raise ImageIsPrivate(image)
+    return _ShareTarget(client, image, private)
+
+
+def _share(
+    *,
+    team: Team,
+    actor: AbstractBaseUser,
+    region: str,
+    target: _ShareTarget,
+    tenants: list[str],
+    expires_at: datetime | None,
+    note: str,
+    access_request: AccessRequest | None,
+) -> list[ShareOutcome]:
+    client, image = target.client, target.image
+    if target.make_shared:
         image = image_make_shared(team=team, actor=actor, region=region, image=image, client=client)
 
     attempts = _share_attempts(
@@ -501,11 +533,10 @@ def access_request_approve(
     """
     team, region = access_request.team, access_request.region
     _refuse_own(access_request, actor)
-    client = client_for(team, region)
-    image = client.get_image(access_request.image_id)
-    private = image.visibility == "private" and not make_shared
-    if private and client.versions().supports_shared_visibility:
-        raise ImageIsPrivate(image)
+    # Read (and check) the image before claiming, so a private image changes nothing yet.
+    target = _share_target(
+        team=team, region=region, image_id=access_request.image_id, make_shared=make_shared
+    )
     _claim(
         access_request,
         actor,
@@ -515,15 +546,14 @@ def access_request_approve(
     )
     _ledger_decision(access_request, actor, Action.APPROVE, note)
     try:
-        [outcome] = image_share(
+        [outcome] = _share(
             team=team,
             actor=actor,
             region=region,
-            image_id=access_request.image_id,
+            target=target,
             tenants=[access_request.tenant],
             expires_at=access_request.share_until,
             note=f"Request #{access_request.pk}: {access_request.justification}"[:1000],
-            make_shared=make_shared,
             access_request=access_request,
         )
         failure = "" if outcome.outcome == Outcome.SUCCEEDED else outcome.message

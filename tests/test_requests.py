@@ -339,3 +339,11 @@ def test_with_the_four_eyes_policy_an_admins_bad_input_is_shown_on_the_image_pag
     assert response.status_code == 200
     assert "not a Rackspace account number" in response.context["form"].errors["members"][0]
     assert not AccessRequest.objects.exists()
+
+
+def test_approving_reads_the_image_once(client, alice, cloud, bobs_request):
+    cloud.reset_counters()
+    client.force_login(alice)
+    client.post(f"/t/acme/requests/{bobs_request.pk}/approve/")
+    assert cloud.calls("image_get") == 1
+    assert cloud.calls("member_create") == 1
