@@ -29,8 +29,3 @@ def decrypt(token: str) -> str:
             "The stored cloud secret cannot be decrypted with CREDENTIALS_KEY; "
             "was the key rotated without keeping the old one?"
         ) from None
-
-
-def rotate(token: str) -> str:
-    """Re-encrypt with the newest key."""
-    return _current().rotate(token.encode()).decode()

@@ -492,6 +492,40 @@ def _ledger_decision(
     return entry
 
 
+def image_share_requests(
+    *,
+    team: Team,
+    actor: AbstractBaseUser,
+    region: str,
+    image_id: str,
+    tenants: list[str],
+    share_until: datetime | None,
+    note: str,
+) -> list[tuple[str, AccessRequest | ApplicationError | CloudError]]:
+    """An admin's share under the four-eyes policy: one request per tenant, for another admin.
+
+    Returns each tenant with its new request, or the reason none was made.
+    """
+    justification = note or "Shared by an admin under the team's four-eyes policy."
+    results: list[tuple[str, AccessRequest | ApplicationError | CloudError]] = []
+    for tenant in tenants:
+        try:
+            created = access_request_create(
+                team=team,
+                region=region,
+                image_id=image_id,
+                tenant=tenant,
+                justification=justification,
+                share_until=share_until,
+                requested_by=actor,
+            )
+        except (ApplicationError, CloudError) as error:
+            results.append((tenant, error))
+        else:
+            results.append((tenant, created))
+    return results
+
+
 def _already_decided(access_request: AccessRequest) -> ApplicationError:
     status = access_request.get_status_display().lower()
     return ApplicationError(f"Request #{access_request.pk} is already {status}; nothing changed.")
@@ -591,14 +625,14 @@ def access_request_cancel(*, access_request: AccessRequest, actor: AbstractBaseU
     _ledger_decision(access_request, actor, Action.CANCEL, "")
 
 
-def request_link_rotate(*, team: Team, actor: AbstractBaseUser) -> str:
+def request_link_rotate(*, team: Team) -> str:
     """Turn the public request link on with a new token; any earlier link stops working."""
     team.request_link_token = secrets.token_urlsafe(24)
     team.save(update_fields=["request_link_token"])
     return team.request_link_token
 
 
-def request_link_revoke(*, team: Team, actor: AbstractBaseUser) -> None:
+def request_link_revoke(*, team: Team) -> None:
     team.request_link_token = ""
     team.save(update_fields=["request_link_token"])
 

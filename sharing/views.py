@@ -73,8 +73,8 @@ def _to_image(team: Team, region: str, image_id: str) -> HttpResponse:
     return redirect(f"{url}?region={region}")
 
 
-def _cloud_error(request: HttpRequest, error: CloudError) -> None:
-    messages.error(request, error_text(error))
+def _error_message(exc: ApplicationError | CloudError) -> str:
+    return error_text(exc) if isinstance(exc, CloudError) else exc.message
 
 
 # Own images
@@ -164,7 +164,7 @@ def image_share(request: HttpRequest, team: str, image_id: str) -> HttpResponse:
     except ImageIsPrivate as exc:
         return render(request, "sharing/make_shared.html", {"image": exc.image, "form": form})
     except CloudError as exc:
-        _cloud_error(request, exc)
+        messages.error(request, error_text(exc))
         return _image_page(request, team, region, image_id, form=form)
     _report_share(request, outcomes)
     return _to_image(team, region, image_id)
@@ -182,22 +182,20 @@ def _share_as_request(request: HttpRequest, team: Team, region: str, image_id: s
     form = ShareForm(request.POST, team=team)
     if not form.is_valid():
         return _image_page(request, team, region, image_id, form=form)
-    note = form.cleaned_data["note"] or "Shared by an admin under the team's four-eyes policy."
-    for tenant in form.cleaned_data["tenants"]:
-        try:
-            created = services.access_request_create(
-                team=team,
-                region=region,
-                image_id=image_id,
-                tenant=tenant,
-                justification=note,
-                share_until=form.cleaned_data["expires_at"],
-                requested_by=request.user,
-            )
-        except (ApplicationError, CloudError) as exc:
-            messages.error(request, f"{tenant}: {_error_message(exc)}")
+    results = services.image_share_requests(
+        team=team,
+        actor=request.user,
+        region=region,
+        image_id=image_id,
+        tenants=form.cleaned_data["tenants"],
+        share_until=form.cleaned_data["expires_at"],
+        note=form.cleaned_data["note"],
+    )
+    for tenant, result in results:
+        if isinstance(result, AccessRequest):
+            messages.info(request, f"{tenant}: request #{result.pk} waits for another admin.")
         else:
-            messages.info(request, f"{tenant}: request #{created.pk} waits for another admin.")
+            messages.error(request, f"{tenant}: {_error_message(result)}")
     return _to_image(team, region, image_id)
 
 
@@ -238,7 +236,7 @@ def member_revoke(request: HttpRequest, team: str, image_id: str, member_id: str
     except NotFound:
         messages.warning(request, f"{member_id} was not a member of this image any more.")
     except CloudError as exc:
-        _cloud_error(request, exc)
+        messages.error(request, error_text(exc))
     else:
         messages.success(request, f"Revoked: {member_id} can no longer use this image.")
     return _to_image(team, region, image_id)
@@ -401,10 +399,6 @@ def request_new(request: HttpRequest, team: str) -> HttpResponse:
     return render(request, "sharing/request_new.html", context)
 
 
-def _error_message(exc: ApplicationError | CloudError) -> str:
-    return error_text(exc) if isinstance(exc, CloudError) else exc.message
-
-
 @login_required
 @require_GET
 def access_request(request: HttpRequest, team: str, pk: int) -> HttpResponse:
@@ -551,7 +545,7 @@ def absolute_link(request: HttpRequest, team: Team) -> str:
 @require_POST
 def link_rotate(request: HttpRequest, team: str) -> HttpResponse:
     team = team_for(request, team, role=Role.ADMIN)
-    services.request_link_rotate(team=team, actor=request.user)
+    services.request_link_rotate(team=team)
     messages.success(request, "A new request link is on; any earlier link no longer works.")
     return redirect("team_settings", team=team.slug)
 
@@ -560,7 +554,7 @@ def link_rotate(request: HttpRequest, team: str) -> HttpResponse:
 @require_POST
 def link_revoke(request: HttpRequest, team: str) -> HttpResponse:
     team = team_for(request, team, role=Role.ADMIN)
-    services.request_link_revoke(team=team, actor=request.user)
+    services.request_link_revoke(team=team)
     messages.success(request, "The request link is off.")
     return redirect("team_settings", team=team.slug)
 
