@@ -438,9 +438,34 @@ def access_request_create(
     The image must be the team's own (one read of it upstream); a tenant that already has the
     share, or an open request for the same image and tenant, is refused with a clear message.
     """
+    return _access_request_new(
+        team=team, region=region, image=_own_image(team=team, region=region, image_id=image_id),
+        tenant=tenant, justification=justification, share_until=share_until,
+        requested_by=requested_by, requester_name=requester_name,
+        requester_email=requester_email, via_link=via_link,
+    )  # fmt: skip
+
+
+def _own_image(*, team: Team, region: str, image_id: str) -> Image:
     image = client_for(team, region).get_image(image_id)
     if image.owner is not None and image.owner != team.tenant_id:
         raise ApplicationError(f"Image {image_id} belongs to another account, not to this team.")
+    return image
+
+
+def _access_request_new(
+    *,
+    team: Team,
+    region: str,
+    image: Image,
+    tenant: str,
+    justification: str,
+    share_until: datetime | None,
+    requested_by: AbstractBaseUser | None,
+    requester_name: str = "",
+    requester_email: str = "",
+    via_link: bool = False,
+) -> AccessRequest:
     if Share.objects.filter(
         team=team, region=region, image_id=image.id, tenant=tenant, revoked_at=None
     ).exists():
@@ -507,19 +532,23 @@ def image_share_requests(
     Returns each tenant with its new request, or the reason none was made.
     """
     justification = note or "Shared by an admin under the team's four-eyes policy."
+    try:
+        image = _own_image(team=team, region=region, image_id=image_id)  # read once for all
+    except (ApplicationError, CloudError) as error:
+        return [(tenant, error) for tenant in tenants]
     results: list[tuple[str, AccessRequest | ApplicationError | CloudError]] = []
     for tenant in tenants:
         try:
-            created = access_request_create(
+            created = _access_request_new(
                 team=team,
                 region=region,
-                image_id=image_id,
+                image=image,
                 tenant=tenant,
                 justification=justification,
                 share_until=share_until,
                 requested_by=actor,
             )
-        except (ApplicationError, CloudError) as error:
+        except ApplicationError as error:
             results.append((tenant, error))
         else:
             results.append((tenant, created))

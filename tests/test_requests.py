@@ -347,3 +347,15 @@ def test_approving_reads_the_image_once(client, alice, cloud, bobs_request):
     client.post(f"/t/acme/requests/{bobs_request.pk}/approve/")
     assert cloud.calls("image_get") == 1
     assert cloud.calls("member_create") == 1
+
+
+def test_a_four_eyes_share_with_several_tenants_reads_the_image_once(
+    client, alice, cloud, image_id, team
+):
+    team.approval_policy = ApprovalPolicy.EVERYONE
+    team.save()
+    cloud.reset_counters()
+    client.force_login(alice)
+    client.post(f"/t/acme/images/{image_id}/share/", {"members": f"{GLOBEX} {INITECH}"})
+    assert AccessRequest.objects.count() == 2
+    assert cloud.calls("image_get") == 1
