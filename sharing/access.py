@@ -3,14 +3,13 @@
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
-from sharing.models import Membership, Role, Team
+from sharing.models import Membership, Role
 
 
-def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Team:
-    """The team, if the user belongs to it with at least `role`.
+def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Membership:
+    """The user's membership of the team, if it has at least `role`.
 
     Not a member: 404, so a team's existence does not leak. Role too low: 403.
-    The membership is kept on the request for templates (`request.membership`).
     """
     membership = (
         Membership.objects.select_related("team")
@@ -21,5 +20,4 @@ def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Team:
         raise Http404("No such team.")
     if not membership.has_role(role):
         raise PermissionDenied(f"This needs the {Role(role).label.lower()} role in this team.")
-    request.membership = membership
-    return membership.team
+    return membership

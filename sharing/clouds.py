@@ -1,15 +1,27 @@
-"""Between the dashboard's teams and the cloud module: accounts, clients, the built-in cloud."""
+"""Between the dashboard's teams and the cloud module: accounts, clients, the built-in cloud.
 
+The cloud module is plain Python; this is where it meets Django: the HTTP policy comes from
+settings, tokens are cached in Django's cache (shared by every process), and each thread keeps
+one `requests` session, so connections to a cloud are reused from one page view to the next
+instead of paying a TLS handshake per page.
+"""
+
+import threading
+from dataclasses import replace
 from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import requests
 from django.conf import settings
+from django.core.cache import cache as django_cache
 
+from sharing.cloud import CloudAccount, HttpPolicy, ImagesClient
 from sharing.cloud import http as cloud_http
-from sharing.cloud.fake import CloudState, FakeCloudAdapter, FakeCloudApp
-from sharing.cloud.identity import CloudAccount
-from sharing.cloud.images import ImagesClient
 from sharing.models import Team
+
+if TYPE_CHECKING:  # the built-in cloud is imported only when the demo or a test uses it
+    from sharing.cloud.fake import FakeCloudApp
 
 
 def account_for(team: Team) -> CloudAccount:
@@ -23,21 +35,51 @@ def account_for(team: Team) -> CloudAccount:
     )
 
 
+def http_policy(**overrides) -> HttpPolicy:
+    policy = HttpPolicy(
+        connect_timeout=settings.CLOUD_CONNECT_TIMEOUT,
+        read_timeout=settings.CLOUD_READ_TIMEOUT,
+        total_seconds=settings.CLOUD_RETRY_TOTAL_SECONDS,
+    )
+    return replace(policy, **overrides)
+
+
 def client_for(team: Team, region: str) -> ImagesClient:
-    return ImagesClient(account_for(team), region)
+    return ImagesClient(
+        account_for(team), region, session=thread_session(), policy=http_policy(),
+        token_cache=django_cache,
+    )  # fmt: skip
+
+
+_local = threading.local()
+
+
+def thread_session() -> requests.Session:
+    """This thread's session (its connection pools live as long as the thread).
+
+    A new one when the session factory changed (a test mounting a fresh built-in cloud).
+    """
+    factory = cloud_http.session_factory
+    if getattr(_local, "factory", None) is not factory:
+        old = getattr(_local, "session", None)
+        if old is not None:
+            old.close()
+        _local.session, _local.factory = factory(), factory
+    return _local.session
 
 
 @cache
-def demo_cloud() -> FakeCloudApp:
+def demo_cloud() -> "FakeCloudApp":
     """The built-in cloud of the demo, kept in an SQLite file that every process shares."""
-    from pathlib import Path
+    from sharing.cloud.fake import CloudState, FakeCloudApp
 
     Path(settings.FAKE_CLOUD_DB).parent.mkdir(parents=True, exist_ok=True)
     return FakeCloudApp(CloudState(settings.FAKE_CLOUD_DB), settings.FAKE_CLOUD_URL)
 
 
-def use_builtin_cloud(app: FakeCloudApp) -> None:
+def use_builtin_cloud(app: "FakeCloudApp") -> None:
     """Route requests for the built-in cloud's URL in-process; other clouds stay real HTTP."""
+    from sharing.cloud.fake import FakeCloudAdapter
 
     def session_factory() -> requests.Session:
         session = _real_factory()

@@ -10,7 +10,10 @@ def navigation(request: HttpRequest) -> dict:
     memberships = list(
         Membership.objects.filter(user=request.user).select_related("team").order_by("team__name")
     )
-    current = getattr(request, "membership", None)
+    # The team of a team page is its URL's; the view has checked the membership already.
+    match = getattr(request, "resolver_match", None)
+    slug = match.kwargs.get("team_slug") if match else None
+    current = next((m for m in memberships if m.team.slug == slug), None)
     context = {"memberships": memberships, "current_membership": current}
     if current is not None:
         team = current.team

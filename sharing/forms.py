@@ -73,6 +73,8 @@ class ShareForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Why: kept in the history.",
     )
+    # Set by the confirmation page of a private image: "Make shared, then share".
+    make_shared = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args, team: Team, **kwargs):
         super().__init__(*args, **kwargs)
@@ -96,9 +98,15 @@ class ShareForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    """Revoking a share or approving a request: an optional note."""
+    """Revoking a share: an optional note."""
 
     note = forms.CharField(required=False, max_length=2000)
+
+
+class ApproveForm(NoteForm):
+    """Approving a request: an optional note, and the confirmation to make the image shared."""
+
+    make_shared = forms.BooleanField(required=False)
 
 
 class ImageFilterForm(forms.Form):
@@ -230,12 +238,6 @@ class OutsideRequestForm(AccessRequestForm):
         if tenant == self.team.tenant_id:
             raise forms.ValidationError("That is the image owner's own account.")
         return tenant
-
-
-class DecisionForm(forms.Form):
-    note = forms.CharField(
-        required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
-    )
 
 
 class RejectForm(forms.Form):

@@ -186,6 +186,14 @@ class Outcome(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+class Channel(models.TextChoices):
+    """Where an action came from: a person in the browser, a pipeline, or a background job."""
+
+    WEB = "web", "Browser"
+    API = "api", "API"
+    SYSTEM = "system", "System"
+
+
 class AppendOnlyError(Exception):
     """A ledger entry with an outcome cannot change, and no entry can be deleted."""
 
@@ -196,6 +204,12 @@ class LedgerQuerySet(models.QuerySet):
 
     def update(self, **kwargs):
         raise AppendOnlyError("Ledger entries change only through LedgerEntry.save().")
+
+    def open(self) -> "LedgerQuerySet":
+        """Entries without a final outcome: unresolved attempts and unsettled `unknown`s."""
+        return self.filter(
+            models.Q(outcome__isnull=True) | models.Q(outcome=Outcome.UNKNOWN, settled_at=None)
+        )
 
 
 class LedgerEntry(models.Model):
@@ -229,6 +243,12 @@ class LedgerEntry(models.Model):
     access_request = models.ForeignKey(
         "AccessRequest", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
     )
+    channel = models.CharField(max_length=10, choices=Channel.choices, default=Channel.WEB)
+    # Settling: an attempt left open by a crash, or answered `unknown`, gains its final outcome
+    # once, from evidence read later (docs/design.md, "Settling"). `message` keeps what the
+    # user was told at the time; `settlement` says what the evidence showed.
+    settled_at = models.DateTimeField(null=True, blank=True)
+    settlement = models.TextField(blank=True)
 
     objects = LedgerQuerySet.as_manager()
 
@@ -263,6 +283,11 @@ class LedgerEntry(models.Model):
     def delete(self, *args, **kwargs):
         raise AppendOnlyError("Ledger entries are never deleted.")
 
+    @property
+    def open(self) -> bool:
+        """No final outcome yet: unresolved, or `unknown` and not settled."""
+        return self.outcome is None or (self.outcome == Outcome.UNKNOWN and not self.settled_at)
+
     def complete(
         self,
         outcome: str,
@@ -270,13 +295,51 @@ class LedgerEntry(models.Model):
         http_status: int | None = None,
         request_id: str | None = None,
         message: str = "",
-    ) -> None:
-        self.outcome = outcome
-        self.http_status = http_status
-        self.request_id = request_id or ""
-        self.message = message
-        self.completed_at = timezone.now()
-        self.save()
+    ) -> bool:
+        """Give an unresolved attempt its outcome; False if a settlement came first.
+
+        A conditional UPDATE, so a slow request and a sync settling the same attempt cannot
+        both complete it.
+        """
+        if self.outcome is not None:
+            raise AppendOnlyError("A completed ledger entry cannot change.")
+        values = {
+            "outcome": outcome,
+            "http_status": http_status,
+            "request_id": request_id or "",
+            "message": message,
+            "completed_at": timezone.now(),
+        }
+        won = _raw_update(LedgerEntry.objects.filter(pk=self.pk, outcome__isnull=True), values)
+        if won:
+            for name, value in values.items():
+                setattr(self, name, value)
+        return bool(won)
+
+    def settle(self, outcome: str, settlement: str) -> bool:
+        """The one change a completed entry allows: `unknown` (or unresolved) gains its final
+        outcome from later evidence, once. False if another worker settled it first."""
+        now = timezone.now()
+        values = {"outcome": outcome, "settlement": settlement, "settled_at": now}
+        if self.outcome is None:
+            values["completed_at"] = now
+        won = _raw_update(
+            LedgerEntry.objects.filter(
+                models.Q(outcome__isnull=True) | models.Q(outcome=Outcome.UNKNOWN),
+                pk=self.pk,
+                settled_at=None,
+            ),
+            values,
+        )
+        if won:
+            for name, value in values.items():
+                setattr(self, name, value)
+        return bool(won)
+
+
+def _raw_update(queryset: models.QuerySet, values: dict) -> int:
+    """The conditional UPDATEs of `complete` and `settle`, which the queryset otherwise refuses."""
+    return models.QuerySet.update(queryset, **values)
 
 
 class Partner(models.Model):

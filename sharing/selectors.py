@@ -9,13 +9,23 @@ from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from sharing.cloud import CloudError
-from sharing.cloud.errors import Forbidden
-from sharing.cloud.images import Image, ImagesClient, Member
+from sharing.cloud import (
+    MEMBER_STATUSES,
+    CloudError,
+    Forbidden,
+    Image,
+    ImagesClient,
+    Member,
+    Page,
+)
 from sharing.clouds import client_for
-from sharing.models import Action, LedgerEntry, Outcome, Share, Team
+from sharing.models import AccessRequest, Action, LedgerEntry, Outcome, RequestStatus, Share, Team
 
 HISTORY_PAGE_SIZE = 50
+IMAGES_PAGE_SIZE = 25
+REQUESTS_PAGE_SIZE = 50
+IMAGE_HISTORY_ROWS = 20
+PICKER_IMAGES = 200
 CHART_DAYS = 90
 
 
@@ -25,16 +35,52 @@ class MemberRow:
     status: str | None
     since: object
     share: Share | None  # None: shared outside the dashboard
+    unconfirmed: bool = False  # a share the cloud has not confirmed yet (an open ledger entry)
 
     @property
     def outside(self) -> bool:
-        return self.share is None
+        return self.share is None and not self.unconfirmed
+
+
+@dataclass
+class ImagesPage:
+    page: Page | None
+    rows: list[tuple[Image, dict]]
+    error: CloudError | None = None
+
+
+def images_page(*, team: Team, region: str, marker: str | None, filters: dict) -> ImagesPage:
+    """One page of the team's own images with their share counts; the error if unreachable."""
+    try:
+        page = client_for(team, region).list_images(
+            owner=team.tenant_id, limit=IMAGES_PAGE_SIZE, marker=marker, **filters
+        )
+    except CloudError as error:
+        return ImagesPage(None, [], error)
+    counts = share_counts(team=team, region=region, image_ids=[i.id for i in page.items])
+    return ImagesPage(page, [(image, counts.get(image.id, {})) for image in page.items])
+
+
+@dataclass
+class ImageDetail:
+    image: Image
+    members: list[MemberRow] | None  # None: the image cannot have members
+    no_members_reason: str
+
+
+def image_detail(*, team: Team, region: str, image_id: str) -> ImageDetail:
+    """The image and its members table. Raises CloudError (NotFound: no such image)."""
+    client = client_for(team, region)
+    image = client.get_image(image_id)
+    members, reason = image_members(client=client, team=team, region=region, image=image)
+    return ImageDetail(image, members, reason)
 
 
 def image_members(
     *, client: ImagesClient, team: Team, region: str, image: Image
 ) -> tuple[list[MemberRow] | None, str]:
-    """The members table: the cloud's members joined with our records.
+    """The members table: the cloud's members joined with our records, and the shares still
+    waiting for the cloud to confirm them.
 
     Returns (None, why) when the image cannot have members (private on v2.5+, public...).
     """
@@ -52,18 +98,43 @@ def image_members(
         MemberRow(m.member_id, m.status, m.updated_at or m.created_at, shares.get(m.member_id))
         for m in members
     ]
+    listed = {row.tenant for row in rows}
+    waiting = LedgerEntry.objects.filter(
+        team=team, region=region, image_id=image.id, action=Action.SHARE
+    ).open()
+    for entry in waiting.exclude(tenant__in=listed).order_by("created_at"):
+        if entry.tenant not in listed:
+            listed.add(entry.tenant)
+            rows.append(MemberRow(entry.tenant, None, entry.created_at, None, unconfirmed=True))
     return rows, ""
 
 
-def incoming_images(*, client: ImagesClient) -> list[tuple[Image, str]]:
+def image_history(*, team: Team, image_id: str) -> list[LedgerEntry]:
+    return list(history_entries(team=team, filters={"image": image_id})[:IMAGE_HISTORY_ROWS])
+
+
+def access_requests(*, team: Team, status: str) -> QuerySet[AccessRequest]:
+    """The request list: `open` (pending, or approved with a failed share), a status, or all."""
+    listed = AccessRequest.objects.filter(team=team).select_related("requested_by", "decided_by")
+    if status == "open":
+        return listed.filter(status__in=[RequestStatus.PENDING, RequestStatus.FAILED])
+    if status in RequestStatus.values:
+        return listed.filter(status=status)
+    return listed
+
+
+def incoming_images(*, team: Team, region: str) -> list[tuple[Image, str]]:
     """Images other accounts shared with us, in every status: one list call per status.
 
     `visibility=shared` also lists our own shared images (images-api.md §3.4), so those are
     dropped; the list says nothing of our member status, hence one call per status.
     """
+    client = client_for(team, region)
     found: list[tuple[Image, str]] = []
-    for status in ("pending", "accepted", "rejected"):
-        for image in client.iter_images(visibility="shared", member_status=status, limit=200):
+    for status in MEMBER_STATUSES:
+        for image in client.iter_images(
+            visibility="shared", member_status=status, limit=PICKER_IMAGES
+        ):
             if image.owner != client.tenant_id:
                 found.append((image, status))
     return sorted(found, key=lambda pair: (pair[0].name or "").lower())
@@ -216,9 +287,10 @@ def _activity_chart(team: Team, today: date) -> dict:
 def team_images(*, team: Team, region: str) -> list[Image]:
     """The first page (up to 200) of the team's own images, for pickers; [] if unreachable."""
     try:
-        return client_for(team, region).list_images(owner=team.tenant_id, limit=200).items
+        page = client_for(team, region).list_images(owner=team.tenant_id, limit=PICKER_IMAGES)
     except CloudError:
         return []
+    return page.items
 
 
 def link_images(*, team: Team) -> list[tuple[str, str]]:

@@ -19,10 +19,9 @@ def enforce_time_limits() -> dict[str, str]:
     """
     report = {}
     for team in Team.objects.exclude(identity_url=""):
-        settled = services.attempts_settle(team=team)
-        drifts = services.shares_sync(team=team)
+        reconciled = services.team_reconcile(team=team)
         limits = services.team_time_limits(team=team)
-        report[team.slug] = f"{limits}; {settled} attempt(s) settled, {drifts} drift(s)"
+        report[team.slug] = f"{reconciled}; {limits}"
     schedule_next(already_running=True)
     return report
 

@@ -40,7 +40,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
-    path("t/<slug:team>/", include(team_patterns)),
+    path("t/<slug:team_slug>/", include(team_patterns)),
     path("r/status/<str:status_token>/", views.outside_status, name="outside_status"),
     path("r/<str:token>/", views.outside_request, name="outside_request"),
     path("admin/", admin.site.urls),

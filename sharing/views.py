@@ -15,11 +15,10 @@ from django_ratelimit.decorators import ratelimit
 
 from sharing import notifications, selectors, services
 from sharing.access import team_for
-from sharing.cloud import CloudError
-from sharing.cloud.errors import NotFound
-from sharing.clouds import client_for
+from sharing.cloud import CloudError, NotFound, UnknownOutcome
 from sharing.forms import (
     AccessRequestForm,
+    ApproveForm,
     HistoryFilterForm,
     ImageFilterForm,
     LinkImagesForm,
@@ -30,18 +29,9 @@ from sharing.forms import (
     ShareForm,
     TeamSettingsForm,
 )
-from sharing.models import (
-    AccessRequest,
-    ApprovalPolicy,
-    Membership,
-    Partner,
-    RequestStatus,
-    Role,
-    Team,
-)
-from sharing.services import ApplicationError, ImageIsPrivate, error_text
-
-IMAGES_PAGE_SIZE = 25
+from sharing.models import AccessRequest, Membership, Outcome, Partner, RequestStatus, Role, Team
+from sharing.services import ApplicationError, ImageIsPrivate
+from sharing.wording import error_text
 
 
 @require_GET
@@ -61,7 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
     )
     if membership is None:
         return render(request, "sharing/no_team.html")
-    return redirect("images", team=membership.team.slug)
+    return redirect("images", team_slug=membership.team.slug)
 
 
 def _region(request: HttpRequest, team: Team) -> str:
@@ -82,37 +72,30 @@ def _error_message(exc: ApplicationError | CloudError) -> str:
 
 @login_required
 @require_GET
-def images(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team)
-    region = _region(request, team)
+def images(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug).team
     form = ImageFilterForm(request.GET)
-    page, counts, error = None, {}, None
-    try:
-        page = client_for(team, region).list_images(
-            owner=team.tenant_id,
-            limit=IMAGES_PAGE_SIZE,
-            marker=request.GET.get("marker") or None,
-            **form.upstream_filters(),
-        )
-        counts = selectors.share_counts(
-            team=team, region=region, image_ids=[i.id for i in page.items]
-        )
-    except CloudError as exc:
-        error = error_text(exc)
-    rows = [(image, counts.get(image.id, {})) for image in page.items] if page else []
-    context = {"form": form, "page": page, "rows": rows, "error": error}
+    found = selectors.images_page(
+        team=team,
+        region=_region(request, team),
+        marker=request.GET.get("marker") or None,
+        filters=form.upstream_filters(),
+    )
+    error = error_text(found.error) if found.error else None
+    context = {"form": form, "page": found.page, "rows": found.rows, "error": error}
     return render(request, "sharing/images.html", context)
 
 
 def _image_page(
-    request: HttpRequest, team: Team, region: str, image_id: str, form: ShareForm | None = None
+    request: HttpRequest,
+    membership: Membership,
+    region: str,
+    image_id: str,
+    form: ShareForm | None = None,
 ) -> HttpResponse:
+    team = membership.team
     try:
-        client = client_for(team, region)
-        image = client.get_image(image_id)
-        members, no_members_reason = selectors.image_members(
-            client=client, team=team, region=region, image=image
-        )
+        detail = selectors.image_detail(team=team, region=region, image_id=image_id)
     except NotFound:
         messages.error(request, f"There is no image {image_id} in {region} that this team can see.")
         return redirect(reverse("images", args=[team.slug]) + f"?region={region}")
@@ -121,35 +104,35 @@ def _image_page(
             request, "sharing/image.html", {"image_id": image_id, "error": error_text(exc)}
         )
     context = {
-        "image": image,
+        "image": detail.image,
         "image_id": image_id,
-        "members": members,
-        "no_members_reason": no_members_reason,
+        "members": detail.members,
+        "no_members_reason": detail.no_members_reason,
         "member_limit": settings.CLOUD_MEMBER_LIMIT,
         "form": form or ShareForm(team=team),
-        "can_share_directly": _can_share_directly(request.membership, team),
-        "history": selectors.history_entries(team=team, filters={"image": image_id})[:20],
+        "can_share_directly": services.share_is_direct(membership),
+        "history": selectors.image_history(team=team, image_id=image_id),
     }
     return render(request, "sharing/image.html", context)
 
 
 @login_required
 @require_GET
-def image(request: HttpRequest, team: str, image_id: str) -> HttpResponse:
-    team = team_for(request, team)
-    return _image_page(request, team, _region(request, team), image_id)
+def image(request: HttpRequest, team_slug: str, image_id: str) -> HttpResponse:
+    membership = team_for(request, team_slug)
+    return _image_page(request, membership, _region(request, membership.team), image_id)
 
 
 @login_required
 @require_POST
-def image_share(request: HttpRequest, team: str, image_id: str) -> HttpResponse:
-    team = team_for(request, team, role=Role.MEMBER)
-    region = _region(request, team)
-    if not _can_share_directly(request.membership, team):
-        return _share_as_request(request, team, region, image_id)
+def image_share(request: HttpRequest, team_slug: str, image_id: str) -> HttpResponse:
+    membership = team_for(request, team_slug, role=Role.MEMBER)
+    team, region = membership.team, _region(request, membership.team)
+    if not services.share_is_direct(membership):
+        return _share_as_request(request, membership, region, image_id)
     form = ShareForm(request.POST, team=team)
     if not form.is_valid():
-        return _image_page(request, team, region, image_id, form=form)
+        return _image_page(request, membership, region, image_id, form=form)
     try:
         outcomes = services.image_share(
             team=team,
@@ -159,21 +142,24 @@ def image_share(request: HttpRequest, team: str, image_id: str) -> HttpResponse:
             tenants=form.cleaned_data["tenants"],
             expires_at=form.cleaned_data["expires_at"],
             note=form.cleaned_data["note"],
-            make_shared=request.POST.get("make_shared") == "1",
+            make_shared=form.cleaned_data["make_shared"],
         )
     except ImageIsPrivate as exc:
         return render(request, "sharing/make_shared.html", {"image": exc.image, "form": form})
     except CloudError as exc:
         messages.error(request, error_text(exc))
-        return _image_page(request, team, region, image_id, form=form)
+        return _image_page(request, membership, region, image_id, form=form)
     _report_share(request, outcomes)
     return _to_image(team, region, image_id)
 
 
-def _share_as_request(request: HttpRequest, team: Team, region: str, image_id: str) -> HttpResponse:
+def _share_as_request(
+    request: HttpRequest, membership: Membership, region: str, image_id: str
+) -> HttpResponse:
     """Where the policy needs an approval: an admin's share becomes a request for another
     admin (four-eyes); a member goes to the request form, prefilled."""
-    if not request.membership.has_role(Role.ADMIN):
+    team = membership.team
+    if not membership.has_role(Role.ADMIN):
         messages.info(request, "Your team's policy needs an admin's approval: ask for access.")
         initial = {"image_id": image_id, "member": request.POST.get("members", "").strip()}
         initial["justification"] = request.POST.get("note", "")
@@ -181,7 +167,7 @@ def _share_as_request(request: HttpRequest, team: Team, region: str, image_id: s
         return redirect(f"{url}?region={region}&{urlencode(initial)}")
     form = ShareForm(request.POST, team=team)
     if not form.is_valid():
-        return _image_page(request, team, region, image_id, form=form)
+        return _image_page(request, membership, region, image_id, form=form)
     results = services.image_share_requests(
         team=team,
         actor=request.user,
@@ -199,28 +185,32 @@ def _share_as_request(request: HttpRequest, team: Team, region: str, image_id: s
     return _to_image(team, region, image_id)
 
 
-def _can_share_directly(membership: Membership, team: Team) -> bool:
-    return membership.has_role(Role.ADMIN) and team.approval_policy == ApprovalPolicy.MEMBERS
-
-
 def _report_share(request: HttpRequest, outcomes: list[services.ShareOutcome]) -> None:
     created = [o.tenant for o in outcomes if o.created]
     already = [
-        f"{o.tenant} ({o.status})" for o in outcomes if o.outcome == "succeeded" and not o.created
+        f"{o.tenant} ({o.status})"
+        for o in outcomes
+        if o.outcome == Outcome.SUCCEEDED and not o.created
     ]
     if created:
         messages.success(request, f"Shared with {', '.join(created)}: pending until they accept.")
     if already:
         messages.info(request, f"Already shared with {', '.join(already)}.")
-    for failed in (o for o in outcomes if o.outcome != "succeeded"):
-        level = messages.WARNING if failed.outcome == "unknown" else messages.ERROR
-        messages.add_message(request, level, f"Not shared with {failed.tenant}: {failed.message}")
+    for unsure in (o for o in outcomes if o.outcome == Outcome.UNKNOWN and o.error):
+        messages.warning(
+            request, f"Sharing with {unsure.tenant} could not be confirmed yet: "
+            f"{error_text(unsure.error)}",
+        )  # fmt: skip
+    for failed in (o for o in outcomes if o.outcome == Outcome.FAILED and o.error):
+        messages.error(request, f"Not shared with {failed.tenant}: {error_text(failed.error)}")
 
 
 @login_required
 @require_POST
-def member_revoke(request: HttpRequest, team: str, image_id: str, member_id: str) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def member_revoke(
+    request: HttpRequest, team_slug: str, image_id: str, member_id: str
+) -> HttpResponse:
+    team = team_for(request, team_slug, role=Role.ADMIN).team
     region = _region(request, team)
     form = NoteForm(request.POST)
     note = form.cleaned_data["note"] if form.is_valid() else ""
@@ -235,6 +225,10 @@ def member_revoke(request: HttpRequest, team: str, image_id: str, member_id: str
         )
     except NotFound:
         messages.warning(request, f"{member_id} was not a member of this image any more.")
+    except UnknownOutcome as exc:
+        messages.warning(
+            request, f"Revoking {member_id} could not be confirmed yet: {error_text(exc)}"
+        )
     except CloudError as exc:
         messages.error(request, error_text(exc))
     else:
@@ -247,12 +241,12 @@ def member_revoke(request: HttpRequest, team: str, image_id: str, member_id: str
 
 @login_required
 @require_GET
-def incoming(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team)
+def incoming(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug).team
     region = _region(request, team)
     rows, error = [], None
     try:
-        rows = selectors.incoming_images(client=client_for(team, region))
+        rows = selectors.incoming_images(team=team, region=region)
     except CloudError as exc:
         error = error_text(exc)
     return render(request, "sharing/incoming.html", {"rows": rows, "error": error})
@@ -263,8 +257,10 @@ INCOMING_STATUS = {"accept": "accepted", "reject": "rejected", "pending": "pendi
 
 @login_required
 @require_POST
-def incoming_set(request: HttpRequest, team: str, image_id: str, decision: str) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def incoming_set(
+    request: HttpRequest, team_slug: str, image_id: str, decision: str
+) -> HttpResponse:
+    team = team_for(request, team_slug, role=Role.ADMIN).team
     region = _region(request, team)
     status = INCOMING_STATUS[decision]
     try:
@@ -283,8 +279,8 @@ def incoming_set(request: HttpRequest, team: str, image_id: str, decision: str) 
 
 @login_required
 @require_GET
-def history(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team)
+def history(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug).team
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = selectors.history_entries(team=team, filters=filters)
@@ -324,8 +320,8 @@ def _cell(value: object) -> object:
 
 @login_required
 @require_GET
-def history_csv(request: HttpRequest, team: str) -> StreamingHttpResponse:
-    team = team_for(request, team)
+def history_csv(request: HttpRequest, team_slug: str) -> StreamingHttpResponse:
+    team = team_for(request, team_slug).team
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     rows = selectors.history_entries(team=team, filters=filters).values_list(*CSV_COLUMNS)
@@ -356,22 +352,18 @@ def _access_request(team: Team, pk: int) -> AccessRequest:
 
 @login_required
 @require_GET
-def requests(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team)
+def requests(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug).team
     status = request.GET.get("status", "open")
-    listed = AccessRequest.objects.filter(team=team).select_related("requested_by", "decided_by")
-    if status == "open":
-        listed = listed.filter(status__in=[RequestStatus.PENDING, RequestStatus.FAILED])
-    elif status in RequestStatus.values:
-        listed = listed.filter(status=status)
-    page = Paginator(listed, 50).get_page(request.GET.get("page"))
+    listed = selectors.access_requests(team=team, status=status)
+    page = Paginator(listed, selectors.REQUESTS_PAGE_SIZE).get_page(request.GET.get("page"))
     context = {"page": page, "status": status, "statuses": RequestStatus.choices}
     return render(request, "sharing/requests.html", context)
 
 
 @login_required
-def request_new(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team)
+def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug).team
     region = _region(request, team)
     if request.method == "POST":
         form = AccessRequestForm(request.POST, team=team)
@@ -392,7 +384,7 @@ def request_new(request: HttpRequest, team: str) -> HttpResponse:
                 form.add_error(None, _error_message(exc))
             else:
                 messages.success(request, f"Request #{created.pk} sent to the team's admins.")
-                return redirect("request", team=team.slug, pk=created.pk)
+                return redirect("request", team_slug=team.slug, pk=created.pk)
     else:
         form = AccessRequestForm(initial=request.GET.dict(), team=team)
     context = {"form": form, "images": selectors.team_images(team=team, region=region)}
@@ -401,32 +393,39 @@ def request_new(request: HttpRequest, team: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def access_request(request: HttpRequest, team: str, pk: int) -> HttpResponse:
-    team = team_for(request, team)
-    found = _access_request(team, pk)
+def access_request(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    membership = team_for(request, team_slug)
+    found = _access_request(membership.team, pk)
+    return _request_page(request, membership, found, RejectForm())
+
+
+def _request_page(
+    request: HttpRequest, membership: Membership, found: AccessRequest, reject_form: RejectForm
+) -> HttpResponse:
     context = {
         "access_request": found,
         "timeline": found.entries.order_by("id"),
-        "can_decide": request.membership.has_role(Role.ADMIN)
-        and found.requested_by_id != request.user.pk,
-        "reject_form": RejectForm(),
+        "can_decide": membership.has_role(Role.ADMIN)
+        and services.access_request_can_decide(found, request.user),
+        "reject_form": reject_form,
     }
     return render(request, "sharing/request.html", context)
 
 
 @login_required
 @require_POST
-def request_approve(request: HttpRequest, team: str, pk: int) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def request_approve(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    team = team_for(request, team_slug, role=Role.ADMIN).team
     found = _access_request(team, pk)
-    form = NoteForm(request.POST)
-    note = form.cleaned_data["note"] if form.is_valid() else ""
+    form = ApproveForm(request.POST)
+    form.is_valid()  # both fields are optional and bounded: what is invalid is dropped
+    note = form.cleaned_data.get("note", "")
     try:
         decided = services.access_request_approve(
             access_request=found,
             actor=request.user,
             note=note,
-            make_shared=request.POST.get("make_shared") == "1",
+            make_shared=form.cleaned_data.get("make_shared", False),
         )
     except ImageIsPrivate as exc:
         context = {"image": exc.image, "access_request": found, "note": note}
@@ -438,23 +437,18 @@ def request_approve(request: HttpRequest, team: str, pk: int) -> HttpResponse:
             messages.error(request, f"Approved, but the share failed: {decided.failure}")
         else:
             messages.success(request, f"Approved: the image is shared with {decided.tenant}.")
-    return redirect("request", team=team.slug, pk=pk)
+    return redirect("request", team_slug=team.slug, pk=pk)
 
 
 @login_required
 @require_POST
-def request_reject(request: HttpRequest, team: str, pk: int) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def request_reject(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    membership = team_for(request, team_slug, role=Role.ADMIN)
+    team = membership.team
     found = _access_request(team, pk)
     form = RejectForm(request.POST)
     if not form.is_valid():
-        context = {
-            "access_request": found,
-            "timeline": found.entries.order_by("id"),
-            "can_decide": True,
-            "reject_form": form,
-        }
-        return render(request, "sharing/request.html", context)
+        return _request_page(request, membership, found, form)
     try:
         services.access_request_reject(
             access_request=found, actor=request.user, note=form.cleaned_data["note"]
@@ -463,13 +457,13 @@ def request_reject(request: HttpRequest, team: str, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Request #{pk} rejected; the requester is told why.")
-    return redirect("request", team=team.slug, pk=pk)
+    return redirect("request", team_slug=team.slug, pk=pk)
 
 
 @login_required
 @require_POST
-def request_cancel(request: HttpRequest, team: str, pk: int) -> HttpResponse:
-    team = team_for(request, team)
+def request_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    team = team_for(request, team_slug).team
     found = _access_request(team, pk)
     try:
         services.access_request_cancel(access_request=found, actor=request.user)
@@ -477,50 +471,50 @@ def request_cancel(request: HttpRequest, team: str, pk: int) -> HttpResponse:
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Request #{pk} cancelled.")
-    return redirect("request", team=team.slug, pk=pk)
+    return redirect("request", team_slug=team.slug, pk=pk)
 
 
 # Partners
 
 
 @login_required
-def partners(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team)
+def partners(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug).team
     form = PartnerForm(team=team)
     if request.method == "POST":
-        team = team_for(request, team.slug, role=Role.ADMIN)
+        team = team_for(request, team_slug, role=Role.ADMIN).team
         form = PartnerForm(
             request.POST, team=team, instance=Partner(team=team, added_by=request.user)
         )
         if form.is_valid():
             partner = form.save()
             messages.success(request, f"{partner.name} ({partner.tenant}) added to the directory.")
-            return redirect("partners", team=team.slug)
+            return redirect("partners", team_slug=team.slug)
     listed = team.partners.select_related("added_by")
     return render(request, "sharing/partners.html", {"partners": listed, "form": form})
 
 
 @login_required
 @require_POST
-def partner_delete(request: HttpRequest, team: str, pk: int) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def partner_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    team = team_for(request, team_slug, role=Role.ADMIN).team
     partner = get_object_or_404(Partner, team=team, pk=pk)
     partner.delete()
     messages.success(request, f"{partner.name} removed from the directory; its shares stay.")
-    return redirect("partners", team=team.slug)
+    return redirect("partners", team_slug=team.slug)
 
 
 # Team settings and the request link
 
 
 @login_required
-def team_settings(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def team_settings(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug, role=Role.ADMIN).team
     form = TeamSettingsForm(request.POST or None, instance=team)
     if request.method == "POST" and form.is_valid():
         form.save()
         messages.success(request, "Team settings saved.")
-        return redirect("team_settings", team=team.slug)
+        return redirect("team_settings", team_slug=team.slug)
     # The request link offers images of the team's default region.
     images = selectors.team_images(team=team, region=team.default_region)
     link_form = LinkImagesForm(
@@ -543,26 +537,26 @@ def absolute_link(request: HttpRequest, team: Team) -> str:
 
 @login_required
 @require_POST
-def link_rotate(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def link_rotate(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug, role=Role.ADMIN).team
     services.request_link_rotate(team=team)
     messages.success(request, "A new request link is on; any earlier link no longer works.")
-    return redirect("team_settings", team=team.slug)
+    return redirect("team_settings", team_slug=team.slug)
 
 
 @login_required
 @require_POST
-def link_revoke(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def link_revoke(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug, role=Role.ADMIN).team
     services.request_link_revoke(team=team)
     messages.success(request, "The request link is off.")
-    return redirect("team_settings", team=team.slug)
+    return redirect("team_settings", team_slug=team.slug)
 
 
 @login_required
 @require_POST
-def link_images(request: HttpRequest, team: str) -> HttpResponse:
-    team = team_for(request, team, role=Role.ADMIN)
+def link_images(request: HttpRequest, team_slug: str) -> HttpResponse:
+    team = team_for(request, team_slug, role=Role.ADMIN).team
     images = selectors.team_images(team=team, region=team.default_region)
     form = LinkImagesForm(request.POST, choices=_image_choices(images))
     if form.is_valid():
@@ -571,7 +565,7 @@ def link_images(request: HttpRequest, team: str) -> HttpResponse:
         messages.success(request, f"{len(team.request_link_images)} image(s) may be requested.")
     else:
         messages.error(request, "Pick images from the list.")
-    return redirect("team_settings", team=team.slug)
+    return redirect("team_settings", team_slug=team.slug)
 
 
 # The public request link

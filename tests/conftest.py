@@ -11,6 +11,7 @@ from django.core.cache import cache
 from sharing import clouds
 from sharing.cloud import http as cloud_http
 from sharing.cloud.fake import CloudState, FakeCloudApp
+from sharing.cloud.identity import memory_cache
 from sharing.models import AuthKind, Membership, Role, Team
 
 PASSWORD = "correct horse battery"
@@ -28,8 +29,10 @@ ACME, GLOBEX, INITECH = "100001", "100002", "100003"
 def _fresh_cache():
     """Tokens live in the cache; each test starts without any."""
     cache.clear()
+    memory_cache.clear()
     yield
     cache.clear()
+    memory_cache.clear()
 
 
 @pytest.fixture

@@ -48,11 +48,11 @@ class TestTeamFor:
     def test_a_member_is_refused_an_admin_action_but_allowed_a_member_one(self, rf, bob):
         with pytest.raises(PermissionDenied):
             team_for(self._request(rf, bob), "acme", role="admin")
-        assert team_for(self._request(rf, bob), "acme", role="member").slug == "acme"
+        assert team_for(self._request(rf, bob), "acme", role="member").team.slug == "acme"
 
     def test_an_admin_is_allowed_everything(self, rf, alice):
         for role in ("viewer", "member", "admin"):
-            assert team_for(self._request(rf, alice), "acme", role=role).slug == "acme"
+            assert team_for(self._request(rf, alice), "acme", role=role).team.slug == "acme"
 
     def test_an_outsider_gets_404_not_403(self, rf, dave, team):
         with pytest.raises(Http404):

@@ -9,6 +9,7 @@ from django.core.cache import cache
 
 from sharing.cloud import CloudAccount, HttpPolicy, ImagesClient, NoResponse, get_auth, http
 from sharing.cloud.fake import CloudState, FakeCloudAdapter, FakeCloudApp, make_session
+from sharing.clouds import http_policy
 
 BASE = "http://cloud.test"
 VERSIONS = f"{BASE}/iad/images/versions"
@@ -67,7 +68,7 @@ def test_every_request_has_connect_and_read_timeouts_from_settings(settings, ses
     settings.CLOUD_CONNECT_TIMEOUT = 1.5
     settings.CLOUD_READ_TIMEOUT = 2.5
 
-    http.send(session, "GET", VERSIONS)
+    http.send(session, "GET", VERSIONS, policy=http_policy())
 
     assert adapter.sent[0][1] == (1.5, 2.5)
 
@@ -75,7 +76,7 @@ def test_every_request_has_connect_and_read_timeouts_from_settings(settings, ses
 def test_the_time_cap_comes_from_settings(settings):
     settings.CLOUD_RETRY_TOTAL_SECONDS = 4.0
 
-    assert HttpPolicy.from_settings(max_attempts=2).total_seconds == 4.0
+    assert http_policy(max_attempts=2).total_seconds == 4.0
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])

@@ -259,7 +259,7 @@ def test_accounts_with_different_projects_do_not_share_a_token(state, session):
 
 
 def test_the_cache_holds_the_token_but_never_the_secret(session):
-    auth = get_auth(account(), session=session)
+    auth = get_auth(account(), session=session, cache=cache)
 
     key = _cache_key(account())
     cached = cache.get(key)

@@ -333,15 +333,99 @@ def test_a_share_whose_answer_was_lost_after_the_change_is_settled_as_created(
 
 
 @pytest.mark.parametrize("kind", ["timeout", "reset"])
-def test_a_share_lost_before_the_change_is_reported_as_not_done(state, acme, image_id, kind):
+def test_a_share_lost_before_the_change_is_unknown_as_it_may_still_arrive(
+    state, acme, image_id, kind
+):
     state.add_fault(kind, route="member_create", times=1)
+
+    with pytest.raises(UnknownOutcome, match="not a member yet, but the request may still arrive"):
+        acme.create_member(image_id, GLOBEX)
+
+    assert state.member(image_id, GLOBEX) is None
+    assert state.calls("member_create") == 1
+    assert state.calls("member_get") == 1
+
+
+@pytest.mark.parametrize("status", [500, 503])
+def test_a_share_answered_5xx_before_the_change_is_not_done(state, acme, image_id, status):
+    state.add_fault("error", route="member_create", status=status, times=1)
 
     with pytest.raises(Unavailable, match="was not shared with 100002; try again") as caught:
         acme.create_member(image_id, GLOBEX)
 
-    assert caught.value.retryable
+    assert not isinstance(caught.value, UnknownOutcome)
+    assert caught.value.status == status
     assert state.member(image_id, GLOBEX) is None
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
+def test_a_share_applied_then_answered_5xx_is_created(state, acme, image_id, status):
+    state.add_fault("error", route="member_create", status=status, after=True, times=1)
+
+    result = acme.create_member(image_id, GLOBEX)
+
+    assert result.created is True
+    assert result.member.member_id == GLOBEX
+    assert result.http_status == status
     assert state.calls("member_create") == 1
+
+
+def test_a_gateway_timeout_before_the_change_is_unknown(state, acme, image_id):
+    state.add_fault("error", route="member_create", status=504, times=1)
+
+    with pytest.raises(UnknownOutcome):
+        acme.create_member(image_id, GLOBEX)
+
+
+@pytest.mark.parametrize("kind", ["timeout", "reset"])
+def test_a_revoke_applied_but_never_answered_succeeds(state, acme, image_id, kind):
+    acme.create_member(image_id, GLOBEX)
+    state.add_fault(kind, route="member_delete", after=True)  # every try
+
+    receipt = acme.delete_member(image_id, GLOBEX)
+
+    assert state.member(image_id, GLOBEX) is None
+    assert "gone" in receipt.note
+
+
+@pytest.mark.parametrize("kind", ["timeout", "reset"])
+def test_a_revoke_whose_first_try_was_applied_meets_404_and_succeeds(state, acme, image_id, kind):
+    acme.create_member(image_id, GLOBEX)
+    state.add_fault(kind, route="member_delete", after=True, times=1)
+
+    receipt = acme.delete_member(image_id, GLOBEX)
+
+    assert receipt.http_status == 404
+    assert receipt.note == "An earlier try was applied: the member is gone."
+    assert state.calls("member_delete") == 2
+
+
+def test_a_revoke_of_a_tenant_that_never_was_a_member_is_not_found(state, acme, image_id):
+    with pytest.raises(NotFound):
+        acme.delete_member(image_id, GLOBEX)
+
+
+def test_a_revoke_never_applied_and_never_answered_is_unknown(state, acme, image_id):
+    acme.create_member(image_id, GLOBEX)
+    state.add_fault("timeout", route="member_delete")  # before the change, every try
+
+    with pytest.raises(UnknownOutcome, match="still a member, but the request may still arrive"):
+        acme.delete_member(image_id, GLOBEX)
+
+    assert state.member(image_id, GLOBEX) is not None
+
+
+def test_a_revoke_refused_with_5xx_every_time_fails_as_the_member_is_still_there(
+    state, acme, image_id
+):
+    acme.create_member(image_id, GLOBEX)
+    state.add_fault("error", route="member_delete", status=503)
+
+    with pytest.raises(Unavailable) as caught:
+        acme.delete_member(image_id, GLOBEX)
+
+    assert not isinstance(caught.value, UnknownOutcome)
+    assert state.member(image_id, GLOBEX) is not None
 
 
 def test_the_settling_read_is_retried(state, acme, image_id):

@@ -18,8 +18,16 @@ from .errors import (
     Unavailable,
     UnknownOutcome,
 )
-from .http import HttpPolicy
-from .identity import AUTH_KINDS, Auth, CloudAccount, authenticate, get_auth
+from .http import Attempts, HttpPolicy
+from .identity import (
+    AUTH_KINDS,
+    Auth,
+    CloudAccount,
+    MemoryTokenCache,
+    TokenCache,
+    authenticate,
+    get_auth,
+)
 from .images import (
     MEMBER_STATUSES,
     ApiVersions,
@@ -30,7 +38,6 @@ from .images import (
     MemberResult,
     Page,
     Receipt,
-    connect,
 )
 from .tenants import TENANT_FORMATS, validate_tenant_id
 
@@ -39,6 +46,7 @@ __all__ = [
     "MEMBER_STATUSES",
     "TENANT_FORMATS",
     "AlreadyMember",
+    "Attempts",
     "ApiVersions",
     "Auth",
     "AuthenticationFailed",
@@ -53,16 +61,17 @@ __all__ = [
     "Member",
     "MemberLimitReached",
     "MemberResult",
+    "MemoryTokenCache",
     "NoResponse",
     "NotFound",
     "Page",
     "RateLimited",
     "Receipt",
+    "TokenCache",
     "Unauthorized",
     "Unavailable",
     "UnknownOutcome",
     "authenticate",
-    "connect",
     "get_auth",
     "validate_tenant_id",
 ]

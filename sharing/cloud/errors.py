@@ -90,12 +90,19 @@ class Unavailable(CloudError):
 class NoResponse(Unavailable):
     """No HTTP response arrived (connection refused or reset, timeout).
 
-    For a POST this means the outcome is unknown: the cloud may have acted on it.
+    `sent`: the request may have reached the cloud (it connected), so a mutation may have
+    been applied; False when it never connected.
     """
+
+    def __init__(self, message: str, *, sent: bool = True, **kwargs) -> None:
+        super().__init__(message, **kwargs)
+        self.sent = sent
 
 
 class UnknownOutcome(CloudError):
-    """A create whose outcome could not be settled. Repeating it is safe (a 409 means done)."""
+    """A mutation was sent and nothing tells yet whether it was applied: the answer was lost,
+    or a check could not confirm it while the call may still be in flight. The ledger records
+    `unknown` and a later check settles it. Repeating a share is safe (a 409 means done)."""
 
     retryable = True
 

@@ -9,11 +9,11 @@ import logging
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
-from django.conf import settings
+from urllib3.exceptions import NewConnectionError
 
 from .errors import NoResponse, is_member_limit, parse_retry_after
 
@@ -47,15 +47,6 @@ class HttpPolicy:
     retry_methods: frozenset[str] = IDEMPOTENT_METHODS
     retry_statuses: frozenset[int] = RETRY_STATUSES
 
-    @classmethod
-    def from_settings(cls, **overrides) -> "HttpPolicy":
-        policy = cls(
-            connect_timeout=settings.CLOUD_CONNECT_TIMEOUT,
-            read_timeout=settings.CLOUD_READ_TIMEOUT,
-            total_seconds=settings.CLOUD_RETRY_TOTAL_SECONDS,
-        )
-        return replace(policy, **overrides)
-
     def backoff(self, retry_number: int) -> float:
         """Exponential backoff with jitter, so that many clients do not retry in step."""
         ceiling = min(self.backoff_cap, self.backoff_base * 2 ** (retry_number - 1))
@@ -67,6 +58,19 @@ class HttpPolicy:
 session_factory: Callable[[], requests.Session] = requests.Session
 
 
+@dataclass
+class Attempts:
+    """What the tries of one `send` met before the last, for callers that must know whether an
+    earlier try may have been applied (a retried DELETE that meets a 404)."""
+
+    unanswered: int = 0  # no answer at all: it may have reached the cloud
+    failed_statuses: list[int] = field(default_factory=list)  # 5xx, 429, 413 retried
+
+    @property
+    def earlier_may_have_applied(self) -> bool:
+        return self.unanswered > 0 or any(status >= 500 for status in self.failed_statuses)
+
+
 def send(
     session: requests.Session,
     method: str,
@@ -74,13 +78,16 @@ def send(
     *,
     policy: HttpPolicy | None = None,
     headers: dict[str, str] | None = None,
+    attempts: Attempts | None = None,
     **kwargs,
 ) -> requests.Response:
     """Send a request, retrying transient failures of idempotent methods; POST never.
 
     Returns the last response whatever its status. Raises `NoResponse` when none arrived.
+    `attempts`, if given, learns what the earlier tries met.
     """
-    policy = policy or HttpPolicy.from_settings()
+    attempts = attempts if attempts is not None else Attempts()
+    policy = policy or HttpPolicy()
     method = method.upper()
     retrying = method in policy.retry_methods
     deadline = time.monotonic() + policy.total_seconds
@@ -98,12 +105,14 @@ def send(
         except _TRANSPORT_ERRORS as error:
             if not retrying or not _wait(policy, attempt, None, deadline, method, url, error):
                 raise _no_response(error, url) from error
+            attempts.unanswered += 1
             continue
         if not retrying or not _is_transient(response, policy):
             return response
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         if not _wait(policy, attempt, retry_after, deadline, method, url, response.status_code):
             return response
+        attempts.failed_statuses.append(response.status_code)
 
 
 def _is_transient(response: requests.Response, policy: HttpPolicy) -> bool:
@@ -140,7 +149,15 @@ def _no_response(error: Exception, url: str) -> NoResponse:
         text = f"{host} did not answer in time."
     else:
         text = f"The connection to {host} failed."
-    return NoResponse(text)
+    return NoResponse(text, sent=not _never_sent(error))
+
+
+def _never_sent(error: Exception) -> bool:
+    """A request that never connected cannot have been applied; one that was sent may have."""
+    if isinstance(error, requests.ConnectTimeout):
+        return True
+    reason = error.args[0] if error.args else None
+    return isinstance(getattr(reason, "reason", reason), NewConnectionError)
 
 
 def _safe(url: str) -> str:

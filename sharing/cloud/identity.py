@@ -1,19 +1,22 @@
 """Authentication: Rackspace Identity v2.0 and Keystone v3, the image endpoints of the catalog,
 and the token cache.
 
-The token is cached in Django's cache (shared by every process) until shortly before it expires,
-so a page view does not authenticate. The cache key is a hash of who is authenticating, never of
-the secret; the cached value holds the token, its expiry, the tenant and the endpoints.
+The token is cached until shortly before it expires, so a page view does not authenticate. The
+cache is passed in (the dashboard passes Django's, shared by every process; the default is one
+in this process's memory). The cache key is a hash of who is authenticating, never of the
+secret; the cached value holds the token, its expiry, the tenant and the endpoints.
 """
 
 import hashlib
 import re
+import threading
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
-from django.core.cache import cache
 
 from . import http
 from .errors import AuthenticationFailed, error_from_response, request_id_of, upstream_message
@@ -73,18 +76,60 @@ class Auth:
         return datetime.now(UTC) < self.expires_at - EXPIRY_MARGIN
 
 
+class TokenCache(Protocol):
+    """What the token cache must do; Django's cache does it."""
+
+    def get(self, key: str) -> Any: ...
+
+    def set(self, key: str, value: Any, timeout: int) -> Any: ...
+
+
+class MemoryTokenCache:
+    """The default: this process's memory, for scripts and tests without a shared cache."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, tuple[float, Any]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str) -> Any:
+        with self._lock:
+            expires, value = self._values.get(key, (0.0, None))
+            return value if time.monotonic() < expires else None
+
+    def set(self, key: str, value: Any, timeout: int) -> None:
+        with self._lock:
+            self._values[key] = (time.monotonic() + timeout, value)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
+
+
+memory_cache = MemoryTokenCache()
+
+
 def get_auth(
-    account: CloudAccount, *, session: requests.Session | None = None, force: bool = False
+    account: CloudAccount,
+    *,
+    session: requests.Session | None = None,
+    force: bool = False,
+    cache: TokenCache | None = None,
 ) -> Auth:
     """The cached token of the account, or a new one."""
+    cache = cache or memory_cache
     if not force:
         cached = _from_cache(cache.get(_cache_key(account)))
         if cached is not None and cached.fresh():
             return cached
-    return authenticate(account, session=session)
+    return authenticate(account, session=session, cache=cache)
 
 
-def authenticate(account: CloudAccount, *, session: requests.Session | None = None) -> Auth:
+def authenticate(
+    account: CloudAccount,
+    *,
+    session: requests.Session | None = None,
+    cache: TokenCache | None = None,
+) -> Auth:
     """Ask the identity service for a new token, and cache it."""
     url = urlsplit(account.identity_url)
     if url.scheme not in ("http", "https") or not url.netloc:
@@ -100,7 +145,7 @@ def authenticate(account: CloudAccount, *, session: requests.Session | None = No
         raise AuthenticationFailed(
             f"The catalog of {account.username} has no image service endpoint."
         )
-    _to_cache(account, auth)
+    _to_cache(cache or memory_cache, account, auth)
     return auth
 
 
@@ -248,7 +293,7 @@ def _cache_key(account: CloudAccount) -> str:
     return "cloud-token:" + hashlib.sha256(who.encode()).hexdigest()
 
 
-def _to_cache(account: CloudAccount, auth: Auth) -> None:
+def _to_cache(cache: TokenCache, account: CloudAccount, auth: Auth) -> None:
     seconds = (auth.expires_at - EXPIRY_MARGIN - datetime.now(UTC)).total_seconds()
     if seconds <= 0:
         return

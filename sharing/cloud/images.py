@@ -7,6 +7,7 @@ the wrong type, and unknown fields are ignored (images-api.md §3.3).
 import logging
 import re
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
@@ -26,7 +27,7 @@ from .errors import (
     error_from_response,
     request_id_of,
 )
-from .identity import Auth, CloudAccount, get_auth
+from .identity import Auth, CloudAccount, TokenCache, get_auth
 
 log = logging.getLogger(__name__)
 
@@ -131,10 +132,12 @@ class ApiVersions:
 
 @dataclass(frozen=True)
 class Receipt:
-    """What the ledger keeps of a mutation."""
+    """What the ledger keeps of a mutation. `note` says how its outcome was established when
+    the answer itself did not say (a check after a lost answer)."""
 
     http_status: int | None
     request_id: str | None
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -172,13 +175,23 @@ class ImagesClient:
         *,
         session: requests.Session | None = None,
         policy: http.HttpPolicy | None = None,
+        token_cache: TokenCache | None = None,
     ) -> None:
         self.account = account
         self.region = region
         self.session = session or http.session_factory()
         self.policy = policy
-        self._auth: Auth = get_auth(account, session=self.session)
+        self.token_cache = token_cache
+        self._auth: Auth = get_auth(account, session=self.session, cache=token_cache)
         self.root = self._auth.root_for(region)
+
+    def fork(self) -> "ImagesClient":
+        """The same account and policy on a session of its own, for another thread (a requests
+        Session is not thread-safe). Close it when done: `with client.fork() as other: ...`."""
+        return ImagesClient(
+            self.account, self.region, session=http.session_factory(), policy=self.policy,
+            token_cache=self.token_cache,
+        )  # fmt: skip
 
     @property
     def tenant_id(self) -> str:
@@ -245,12 +258,13 @@ class ImagesClient:
 
     def make_image_shared(self, image_id: str) -> ImageResult:
         """Switch the image to `shared` so it can take members (v2.5+, §2.10)."""
-        response = self._call(
-            "PATCH",
-            self._image_url(image_id),
-            json=[{"op": "replace", "path": "/visibility", "value": "shared"}],
-            headers={"Content-Type": JSON_PATCH},
-        )
+        with _unanswered_is_unknown():
+            response = self._call(
+                "PATCH",
+                self._image_url(image_id),
+                json=[{"op": "replace", "path": "/visibility", "value": "shared"}],
+                headers={"Content-Type": JSON_PATCH},
+            )
         return ImageResult(self._image(response), response.status_code, request_id_of(response))
 
     # Members
@@ -264,11 +278,15 @@ class ImagesClient:
         return self._member_of(self._json(response))
 
     def create_member(self, image_id: str, member_id: str) -> MemberResult:
-        """Share the image with a tenant. Never retried blindly: a POST is not idempotent."""
+        """Share the image with a tenant. Never retried blindly: a POST is not idempotent.
+
+        Raises UnknownOutcome when the POST may have been applied and a read of the member
+        cannot confirm it either way (docs/glance.md, "Outcomes").
+        """
         try:
             response = self._call("POST", self._members_url(image_id), json={"member": member_id})
         except AlreadyMember as error:
-            # 409: already shared; report the member as it is (§2.5, §7.5).
+            # 409: already shared; report the member as it is (docs/glance.md).
             existing = self.get_member(image_id, member_id)
             return MemberResult(existing, False, error.status, error.request_id)
         except MemberLimitReached as error:
@@ -279,21 +297,45 @@ class ImagesClient:
             except NotFound:
                 raise error from None
             return MemberResult(existing, False, error.status, error.request_id)
-        except NoResponse as error:
+        except Unavailable as error:
+            # No answer, or a 5xx: the create may have been applied all the same.
             return self._settle_create(image_id, member_id, error)
         member = self._member_of(self._json(response))
         return MemberResult(member, True, response.status_code, request_id_of(response))
 
     def update_member_status(self, image_id: str, member_id: str, status: str) -> MemberResult:
-        """Accept, reject or reset our membership of another account's image (§2.8)."""
+        """Accept, reject or reset our membership of another account's image (docs/glance.md).
+
+        A PUT is retried; when no try was answered it may have been applied: UnknownOutcome.
+        """
         if status not in MEMBER_STATUSES:
             raise ValueError(f"A member status is one of {', '.join(MEMBER_STATUSES)}.")
-        response = self._call("PUT", self._member_url(image_id, member_id), json={"status": status})
+        url = self._member_url(image_id, member_id)
+        with _unanswered_is_unknown():
+            response = self._call("PUT", url, json={"status": status})
         member = self._member_of(self._json(response))
         return MemberResult(member, False, response.status_code, request_id_of(response))
 
     def delete_member(self, image_id: str, member_id: str) -> Receipt:
-        response = self._call("DELETE", self._member_url(image_id, member_id))
+        """Remove a member. The DELETE is retried; its outcome is settled from evidence when
+        the answers do not say it (docs/glance.md, "Outcomes"):
+
+        - a 404 after an earlier try that may have been applied is success (ours removed it);
+        - no answer at all, or a 5xx after the retries: read the member; gone is success, still
+          there is a failure when the cloud answered, and unknown when a try may be in flight.
+        """
+        attempts = http.Attempts()
+        url = self._member_url(image_id, member_id)
+        try:
+            response = self._call("DELETE", url, attempts=attempts)
+        except NotFound as error:
+            if not attempts.earlier_may_have_applied:
+                raise
+            return Receipt(
+                error.status, error.request_id, "An earlier try was applied: the member is gone."
+            )
+        except Unavailable as error:
+            return self._settle_delete(image_id, member_id, error, attempts)
         return Receipt(response.status_code, request_id_of(response))
 
     def close(self) -> None:
@@ -307,29 +349,68 @@ class ImagesClient:
 
     # Internals
 
-    def _settle_create(self, image_id: str, member_id: str, cause: NoResponse) -> MemberResult:
-        """The create got no answer and may or may not have happened: read the member to know."""
-        url = self._member_url(image_id, member_id)
+    def _settle_create(self, image_id: str, member_id: str, cause: Unavailable) -> MemberResult:
+        """The create was not answered, or answered 5xx: read the member to know."""
         try:
-            response = self._call("GET", url)
+            response = self._call("GET", self._member_url(image_id, member_id))
         except NotFound as error:
-            raise Unavailable(
-                f"{cause.message} The image was not shared with {member_id}; try again.",
-                request_id=error.request_id,
+            if not _may_be_in_flight(cause):
+                raise Unavailable(
+                    f"{cause.message} The image was not shared with {member_id}; try again.",
+                    status=cause.status,
+                    request_id=cause.request_id or error.request_id,
+                ) from cause
+            # The POST may still be on its way to the cloud: a 404 now is not final.
+            raise UnknownOutcome(
+                f"{cause.message} {member_id} is not a member yet, but the request may still "
+                "arrive; the next check will tell.",
+                status=cause.status,
+                request_id=cause.request_id,
             ) from cause
         except CloudError as error:
             raise UnknownOutcome(
                 f"{cause.message} Whether the image is now shared with {member_id} could not "
-                "be checked; the next sync will tell."
+                "be checked; the next check will tell.",
+                status=cause.status,
+                request_id=cause.request_id,
             ) from error
         member = self._member_of(self._json(response))
-        return MemberResult(member, True, None, request_id_of(response))
+        # The receipt is the create's when it was answered (a 5xx), else the settling read's.
+        request_id = cause.request_id or request_id_of(response)
+        return MemberResult(member, True, cause.status, request_id)
+
+    def _settle_delete(
+        self, image_id: str, member_id: str, cause: Unavailable, attempts: http.Attempts
+    ) -> Receipt:
+        try:
+            self.get_member(image_id, member_id)
+        except NotFound:
+            return Receipt(
+                cause.status, cause.request_id, "Checked after the answer was lost: it is gone."
+            )
+        except CloudError as error:
+            raise UnknownOutcome(
+                f"{cause.message} Whether {member_id} was removed could not be checked; the "
+                "next check will tell.",
+                status=cause.status,
+                request_id=cause.request_id,
+            ) from error
+        if _may_be_in_flight(cause) or attempts.unanswered:
+            raise UnknownOutcome(
+                f"{cause.message} {member_id} is still a member, but the request may still "
+                "arrive; the next check will tell.",
+                status=cause.status,
+                request_id=cause.request_id,
+            ) from cause
+        raise cause
 
     def _call(self, method: str, url: str, **kwargs) -> requests.Response:
         response = self._send(method, url, **kwargs)
         if response.status_code == 401:
             # The token expired or was revoked before its `expires` (images-api.md §4.2).
-            self._auth = get_auth(self.account, session=self.session, force=True)
+            self._auth = get_auth(
+                self.account, session=self.session, force=True, cache=self.token_cache
+            )
             response = self._send(method, url, **kwargs)
             if response.status_code == 401:
                 raise Unauthorized(
@@ -402,16 +483,6 @@ class ImagesClient:
         return f"{self._members_url(image_id)}/{quote(member_id, safe='')}"
 
 
-def connect(
-    account: CloudAccount,
-    region: str,
-    *,
-    session: requests.Session | None = None,
-    policy: http.HttpPolicy | None = None,
-) -> ImagesClient:
-    return ImagesClient(account, region, session=session, policy=policy)
-
-
 def _list(body: dict, key: str) -> list:
     value = body.get(key)
     return value if isinstance(value, list) else []
@@ -439,3 +510,29 @@ def _version_number(value: object) -> tuple[int, int] | None:
     """`v2.15` -> (2, 15); `v2` -> (2, 0)."""
     match = re.fullmatch(r"v(\d+)(?:\.(\d+))?", value, re.ASCII) if isinstance(value, str) else None
     return (int(match[1]), int(match[2] or 0)) if match else None
+
+
+# 502 and 504 come from a proxy that gave up waiting: the cloud behind it may still act.
+_GATEWAY_STATUSES = frozenset({502, 504})
+
+
+def _may_be_in_flight(cause: Unavailable) -> bool:
+    """Whether the request may still reach, or be processed by, the cloud after we stopped
+    waiting: no answer once it was sent, or a gateway's 502/504."""
+    if isinstance(cause, NoResponse):
+        return cause.sent
+    return cause.status in _GATEWAY_STATUSES
+
+
+@contextmanager
+def _unanswered_is_unknown() -> Iterator[None]:
+    """A mutation that was sent and never answered may have been applied."""
+    try:
+        yield
+    except NoResponse as error:
+        if not error.sent:
+            raise
+        raise UnknownOutcome(
+            f"{error.message} Whether the change was made could not be checked; the next check "
+            "will tell."
+        ) from error

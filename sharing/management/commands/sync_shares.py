@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from django.core.management.base import BaseCommand
 
 from sharing import services
@@ -12,12 +14,19 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--team", help="Only this team's slug.")
+        parser.add_argument(
+            "--settle-after",
+            type=float,
+            default=services.SETTLE_AFTER.total_seconds(),
+            metavar="SECONDS",
+            help="Settle open entries at least this old (default: %(default)s).",
+        )
 
     def handle(self, *args, **options):
         teams = Team.objects.exclude(identity_url="")
         if options["team"]:
             teams = teams.filter(slug=options["team"])
         for team in teams:
-            settled = services.attempts_settle(team=team)
-            drifts = services.shares_sync(team=team)
-            self.stdout.write(f"{team.slug}: {settled} attempt(s) settled, {drifts} drift(s).")
+            older_than = timedelta(seconds=options["settle_after"])
+            report = services.team_reconcile(team=team, older_than=older_than)
+            self.stdout.write(f"{team.slug}: {report}.")

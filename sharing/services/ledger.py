@@ -1,0 +1,120 @@
+"""The ledger's one writer: every `LedgerEntry` row is created here, and only here.
+
+Every upstream mutation follows one pattern (docs/design.md, "The ledger"): an attempt is
+committed before the call and completed with the outcome after it, whatever happens. Decisions
+made in the dashboard and drifts found by a sync are recorded with their outcome at once.
+
+The channel (browser, API, system) is the caller's context rather than an argument of every
+service: the API wraps its calls in `ledger.channel(Channel.API)`; entries without a user are
+the system's.
+"""
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from sharing.cloud import CloudError, UnknownOutcome
+from sharing.models import AccessRequest, Channel, LedgerEntry, Outcome, Team
+
+SYSTEM_ACTOR = "system"
+NAME_LENGTH = LedgerEntry._meta.get_field("image_name").max_length or 255
+
+_channel: ContextVar[str] = ContextVar("ledger_channel", default=Channel.WEB)
+
+
+@contextmanager
+def channel(value: str) -> Iterator[None]:
+    """Entries written inside the block carry this channel (for people: web or api)."""
+    token = _channel.set(value)
+    try:
+        yield
+    finally:
+        _channel.reset(token)
+
+
+def actor_name(actor: AbstractBaseUser | None) -> str:
+    return actor.get_username() if actor is not None else SYSTEM_ACTOR
+
+
+def _entry(
+    *,
+    team: Team,
+    actor: AbstractBaseUser | None,
+    action: str,
+    region: str = "",
+    image_id: str = "",
+    image_name: str | None = "",
+    tenant: str = "",
+    note: str = "",
+    access_request: AccessRequest | None = None,
+    actor_label: str = "",
+) -> LedgerEntry:
+    """An unsaved entry. `actor_label` names a requester who is not a user (the public link)."""
+    person = actor is not None or bool(actor_label)
+    return LedgerEntry(
+        team=team,
+        actor=actor,
+        actor_name=(actor_label or actor_name(actor))[:150],
+        channel=_channel.get() if person else Channel.SYSTEM,
+        action=action,
+        region=region,
+        image_id=image_id,
+        image_name=(image_name or "")[:NAME_LENGTH],
+        tenant=tenant,
+        note=note,
+        access_request=access_request,
+    )
+
+
+def ledger_attempt(**fields) -> LedgerEntry:
+    """Record an attempt, committed before the upstream call it describes."""
+    entry = _entry(**fields)
+    entry.save()
+    return entry
+
+
+def ledger_attempts(*, tenants: list[str], **fields) -> dict[str, LedgerEntry]:
+    """One attempt per tenant, committed together before any of the calls."""
+    entries = [_entry(tenant=tenant, **fields) for tenant in tenants]
+    with transaction.atomic():
+        created = LedgerEntry.objects.bulk_create(entries)
+    return {entry.tenant: entry for entry in created}
+
+
+def ledger_record(*, outcome: str = Outcome.SUCCEEDED, message: str = "", **fields) -> LedgerEntry:
+    """An entry complete at once: a decision in the dashboard, or a drift a sync found."""
+    entry = _entry(**fields)
+    entry.outcome, entry.message, entry.completed_at = outcome, message, timezone.now()
+    entry.save()
+    return entry
+
+
+def outcome_of(error: CloudError) -> str:
+    """The client raises `UnknownOutcome` when a mutation was sent and nothing tells whether
+    it happened; every other error means it did not."""
+    return Outcome.UNKNOWN if isinstance(error, UnknownOutcome) else Outcome.FAILED
+
+
+def ledger_fail(entry: LedgerEntry, error: CloudError) -> None:
+    entry.complete(
+        outcome_of(error), http_status=error.status, request_id=error.request_id,
+        message=error.message,
+    )  # fmt: skip
+
+
+@contextmanager
+def ledgered(entry: LedgerEntry) -> Iterator[LedgerEntry]:
+    """Complete `entry` as failed (or unknown) if the block raises a CloudError.
+
+    The block completes it itself on success; a bug (any other exception) leaves the attempt
+    unresolved, visible in the history for the next sync to settle.
+    """
+    try:
+        yield entry
+    except CloudError as error:
+        ledger_fail(entry, error)
+        raise

@@ -1,0 +1,368 @@
+"""Upkeep: time limits, and keeping the ledger and our records true to the cloud.
+
+- `shares_expire`, `access_requests_expire`, `shares_remind`: what is time-limited.
+- `attempts_settle`: every entry without a final outcome (a crash between attempt and answer,
+  or an answer that could not be confirmed) gains one, from evidence tied to that attempt.
+- `shares_sync`: our Share records follow the cloud's members; what changed outside the
+  dashboard is recorded as a drift.
+"""
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from sharing import notifications
+from sharing.cloud import CloudError, ImagesClient, Member, NotFound
+from sharing.clouds import client_for
+from sharing.models import Action, LedgerEntry, Outcome, Share, ShareStatus, Team
+
+from .access_requests import access_requests_expire
+from .ledger import ledger_record
+from .shares import share_record, share_revoke
+
+
+def shares_expire(*, team: Team, now: datetime | None = None) -> tuple[int, int]:
+    """Revoke every share past its end date, with the system as actor.
+
+    Returns (revoked, failed); a failed one stays active and is tried again next run.
+    """
+    now = now or timezone.now()
+    revoked = failed = 0
+    for share in Share.objects.filter(team=team, revoked_at=None, expires_at__lte=now):
+        try:
+            share_revoke(
+                team=team,
+                actor=None,
+                region=share.region,
+                image_id=share.image_id,
+                tenant=share.tenant,
+                note=f"The share ended on {timezone.localtime(share.expires_at):%Y-%m-%d}.",
+                action=Action.EXPIRE,
+            )
+        except NotFound:
+            revoked += 1  # already gone upstream; our record is closed
+        except CloudError:
+            failed += 1  # unknown ones too: the record stays until the next check settles it
+        else:
+            revoked += 1
+    return revoked, failed
+
+
+def shares_remind(*, team: Team, now: datetime | None = None) -> int:
+    """Tell the admins, once, about shares that end within the team's reminder window."""
+    now = now or timezone.now()
+    soon = Share.objects.filter(
+        team=team,
+        revoked_at=None,
+        reminded_at=None,
+        expires_at__gt=now,
+        expires_at__lte=now + timedelta(days=team.reminder_days),
+    ).order_by("expires_at")
+    shares = list(soon)
+    if shares:
+        notifications.expiry_reminder(team, shares)
+        Share.objects.filter(pk__in=[s.pk for s in shares]).update(reminded_at=now)
+    return len(shares)
+
+
+def team_time_limits(*, team: Team, now: datetime | None = None) -> str:
+    """Everything time-limited for one team, in one pass; a line for the operator."""
+    now = now or timezone.now()
+    revoked, failed = shares_expire(team=team, now=now)
+    expired = access_requests_expire(team=team, now=now)
+    reminded = shares_remind(team=team, now=now)
+    line = f"{revoked} share(s) revoked, {expired} request(s) expired, {reminded} reminder(s)"
+    return line + (f"; {failed} revoke(s) failed, retried next run" if failed else "")
+
+
+# Settling outcomes from evidence
+
+SETTLE_AFTER = timedelta(minutes=5)
+_EXPECTED_STATUS = {Action.ACCEPT: "accepted", Action.REJECT: "rejected", Action.PENDING: "pending"}
+_MEMBER_ACTIONS = (Action.SHARE, Action.REVOKE, Action.EXPIRE)
+_REMOVALS = (Action.REVOKE, Action.EXPIRE)
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    outcome: str  # `unknown` here is final: the evidence cannot tell, and the entry says why
+    why: str
+
+
+def attempts_settle(*, team: Team, older_than: timedelta = SETTLE_AFTER) -> Counter[str]:
+    """Give every open entry older than `older_than` its final outcome; counts per outcome.
+
+    Each entry is judged by what the attempt itself can have done: the member as the cloud
+    shows it, bounded by the next recorded action on the same image and tenant (a later
+    share answered 201 proves the member was absent before it, a 409 that it was there; a
+    later revoke answered 204 that it was there, a 404 that it was not). Where nothing can
+    tell, the entry says so. Two workers may run at once: each entry is settled once.
+    """
+    cutoff = timezone.now() - older_than
+    entries = (
+        LedgerEntry.objects.filter(team=team)
+        .open()
+        .filter(created_at__lt=cutoff)
+        .exclude(image_id="")
+    )
+    clients: dict[str, ImagesClient] = {}
+    counts: Counter[str] = Counter()
+    for entry in entries.order_by("created_at", "id"):
+        if entry.region not in clients:
+            clients[entry.region] = client_for(team, entry.region)
+        try:
+            verdict = _verdict(clients[entry.region], entry)
+        except CloudError:
+            counts["waiting"] += 1  # the cloud cannot be asked now; the next run tries again
+            continue
+        if verdict is not None and entry.settle(verdict.outcome, verdict.why):
+            counts[verdict.outcome] += 1
+    return counts
+
+
+def _verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict | None:
+    if entry.action == Action.MAKE_SHARED:
+        shared = client.get_image(entry.image_id).visibility == "shared"
+        return _Verdict(
+            Outcome.SUCCEEDED if shared else Outcome.FAILED,
+            "The image is shared now." if shared else "The image is not shared.",
+        )
+    if entry.action in _EXPECTED_STATUS:
+        return _status_verdict(client, entry)
+    if entry.action in _MEMBER_ACTIONS:
+        return _member_verdict(client, entry)
+    return None
+
+
+def _member_now(client: ImagesClient, image_id: str, member_id: str) -> Member | None:
+    try:
+        return client.get_member(image_id, member_id)
+    except NotFound:
+        return None
+
+
+def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
+    sharing = entry.action == Action.SHARE
+    later = _next_member_entry(entry)
+    if later is None:
+        present = _member_now(client, entry.image_id, entry.tenant) is not None
+        where = "now"
+    else:
+        present = _present_before(later)
+        where = f"before entry #{later.pk}"
+        if present is None:
+            member = _member_now(client, entry.image_id, entry.tenant)
+            # Glance keeps a member's created_at: one created before the later action was
+            # there before it.
+            if member is not None and member.created_at and member.created_at < later.created_at:
+                present = True
+        if present is None:
+            return _Verdict(
+                Outcome.UNKNOWN,
+                f"The cloud cannot tell: entry #{later.pk} changed this member again before "
+                "its state was known.",
+            )
+    happened = present if sharing else not present
+    state = "a member" if present else "not a member"
+    return _Verdict(
+        Outcome.SUCCEEDED if happened else Outcome.FAILED,
+        f"Settled from evidence: {entry.tenant} was {state} {where}.",
+    )
+
+
+def _next_member_entry(entry: LedgerEntry) -> LedgerEntry | None:
+    """The next action on the same member after this one: the bound of what it can have done."""
+    return (
+        LedgerEntry.objects.filter(
+            team_id=entry.team_id,
+            region=entry.region,
+            image_id=entry.image_id,
+            tenant=entry.tenant,
+            action__in=_MEMBER_ACTIONS,
+        )  # fmt: skip
+        .filter(
+            Q(created_at__gt=entry.created_at) | Q(created_at=entry.created_at, pk__gt=entry.pk)
+        )
+        .order_by("created_at", "id")
+        .first()
+    )
+
+
+def _present_before(later: LedgerEntry) -> bool | None:
+    """Whether the member existed just before `later`, from the cloud's answer to it."""
+    if later.outcome is None or later.settlement or later.message.startswith("An earlier try"):
+        return None
+    if later.action == Action.SHARE:
+        return {201: False, 200: False, 409: True}.get(later.http_status or 0)
+    return {204: True, 200: True, 404: False}.get(later.http_status or 0)
+
+
+def _status_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
+    expected = _EXPECTED_STATUS[entry.action]
+    member = _member_now(client, entry.image_id, entry.tenant or client.tenant_id)
+    if member is not None and member.status == expected:
+        return _Verdict(Outcome.SUCCEEDED, f"Settled from evidence: the status is {expected}.")
+    later = (
+        LedgerEntry.objects.filter(
+            team_id=entry.team_id,
+            image_id=entry.image_id,
+            action__in=list(_EXPECTED_STATUS),
+            id__gt=entry.id,
+        ).exists()  # fmt: skip
+    )
+    if later:
+        return _Verdict(
+            Outcome.UNKNOWN, "The cloud cannot tell: a later decision changed the status again."
+        )
+    return _Verdict(
+        Outcome.FAILED,
+        f"Settled from evidence: the status is {member.status if member else 'gone'}, "
+        f"not {expected}.",
+    )
+
+
+# Reconciling records with the cloud
+
+
+def shares_sync(*, team: Team, images: Iterable[tuple[str, str]] = ()) -> Counter[str]:
+    """Bring our share records in line with the cloud; counts per kind of change.
+
+    Looks at every image with an active share, every image with a ledger entry on a member
+    (settled or still open) since the last check, and `images`. A member whose latest
+    recorded action explains it (a share that succeeded, a revoke that succeeded) gets or
+    loses its record quietly; anything else changed outside the dashboard and is a `drift`.
+    """
+    counts: Counter[str] = Counter()
+    active = Share.objects.filter(team=team, revoked_at=None)
+    targets = set(active.values_list("region", "image_id").distinct().order_by())
+    targets |= set(
+        LedgerEntry.objects.filter(team=team, action__in=_MEMBER_ACTIONS)
+        .filter(Q(settled_at__gte=timezone.now() - SYNC_WINDOW) | Q(outcome__isnull=True))
+        .values_list("region", "image_id")
+        .distinct()
+        .order_by()
+    )
+    targets |= set(images)
+    clients: dict[str, ImagesClient] = {}
+    for region, image_id in sorted(targets):
+        if region not in clients:
+            clients[region] = client_for(team, region)
+        try:
+            upstream = {m.member_id: m for m in clients[region].list_members(image_id)}
+        except NotFound:
+            upstream = {}  # the image is gone: so are its members
+        except CloudError:
+            counts["unreachable"] += 1
+            continue  # the next run tries again
+        ours = {s.tenant: s for s in active.filter(region=region, image_id=image_id)}
+        for tenant, share in ours.items():
+            counts[_sync_ours(share, upstream.get(tenant))] += 1
+        for tenant in upstream.keys() - ours.keys():
+            counts[_sync_found(team, region, image_id, upstream[tenant])] += 1
+    counts.pop("unchanged", None)
+    return counts
+
+
+# Entries settled within this window are looked at again by the sync.
+SYNC_WINDOW = timedelta(days=1)
+
+
+def _latest_member_entry(
+    team_id: int, region: str, image_id: str, tenant: str
+) -> LedgerEntry | None:
+    """The last thing recorded of this member: our share or revoke, or a drift."""
+    return (
+        LedgerEntry.objects.filter(
+            team_id=team_id,
+            region=region,
+            image_id=image_id,
+            tenant=tenant,
+            action__in=[*_MEMBER_ACTIONS, Action.DRIFT],
+        )  # fmt: skip
+        .exclude(outcome__isnull=True)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _sync_ours(share: Share, member: Member | None) -> str:
+    if member is None:
+        latest = _latest_member_entry(share.team_id, share.region, share.image_id, share.tenant)
+        if not Share.objects.filter(pk=share.pk, revoked_at=None).update(revoked_at=timezone.now()):
+            return "unchanged"  # another worker closed it
+        if latest and latest.action in _REMOVALS and latest.outcome == Outcome.SUCCEEDED:
+            return "closed"  # a revoke whose outcome was settled later
+        _drift(share, "No longer a member upstream: removed outside the dashboard.")
+        return "removed outside"
+    changed = member.status and member.status != share.status
+    if changed and Share.objects.filter(pk=share.pk, status=share.status).update(
+        status=member.status
+    ):
+        _drift(share, f"The tenant set its status to {member.status}.")
+        return "status changed"
+    return "unchanged"
+
+
+def _sync_found(team: Team, region: str, image_id: str, member: Member) -> str:
+    latest = _latest_member_entry(team.pk, region, image_id, member.member_id)
+    ours = latest is not None and latest.action == Action.SHARE
+    ours = ours and latest.outcome == Outcome.SUCCEEDED
+    try:
+        with transaction.atomic():
+            if ours:
+                share_record(
+                    entry=latest, image_name=latest.image_name,
+                    status=member.status or ShareStatus.PENDING,
+                )  # fmt: skip
+                return "recorded"  # a share whose outcome was settled later
+            found = Share.objects.create(
+                team=team,
+                region=region,
+                image_id=image_id,
+                image_name=_image_name(team, region, image_id),
+                tenant=member.member_id,
+                status=member.status or ShareStatus.PENDING,
+                shared_at=member.created_at or timezone.now(),
+                note="Found by a sync: shared outside the dashboard.",
+            )
+    except IntegrityError:
+        return "unchanged"  # another worker recorded it first
+    _drift(found, "A member added outside the dashboard.")
+    return "added outside"
+
+
+def _image_name(team: Team, region: str, image_id: str) -> str:
+    names = LedgerEntry.objects.filter(team=team, region=region, image_id=image_id).exclude(
+        image_name=""
+    )
+    return names.values_list("image_name", flat=True).first() or ""
+
+
+def _drift(share: Share, message: str) -> None:
+    ledger_record(
+        team=share.team,
+        actor=None,
+        action=Action.DRIFT,
+        region=share.region,
+        image_id=share.image_id,
+        image_name=share.image_name,
+        tenant=share.tenant,
+        message=message,
+    )
+
+
+def team_reconcile(*, team: Team, older_than: timedelta = SETTLE_AFTER) -> str:
+    """Settle open outcomes, then sync records: the order matters, since the sync reads the
+    settled outcomes to tell our own changes from outside ones. A line for the worker log."""
+    settled = attempts_settle(team=team, older_than=older_than)
+    synced = shares_sync(team=team)
+    return f"settled {_counts(settled)}; records {_counts(synced)}"
+
+
+def _counts(counts: Counter[str]) -> str:
+    return ", ".join(f"{n} {kind}" for kind, n in sorted(counts.items())) or "nothing to do"
