@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import faults, glance, identity
+from .faults import FakeTimeout
 from .state import CloudState, version_tuple
 from .web import HttpError, Request, Response, glance_error, json_response
 
@@ -123,16 +124,25 @@ class FakeCloudApp:
             )
         fired = self.state.record_call(name)
         _sleep(faults.latency(fired, after=False))  # outside the lock: requests overlap
+        late = faults.late_seconds(fired)
+        if late is not None:
+            # The client gives up now; the change is made later, as if the request had sat
+            # in a queue past the client's read timeout. Its answer (even a 409) goes nowhere.
+            self.state.defer(lambda: self._apply(name, request, params), late)
+            raise FakeTimeout()
         faults.fail(fired, after=False)
-        try:
-            with self.state.transaction():
-                response = self._handle(name, request, params)
-        except HttpError as error:
-            response = error.response()
+        response = self._apply(name, request, params)
         # After-faults: the change is made, yet the client sees a failure.
         _sleep(faults.latency(fired, after=True))
         faults.fail(fired, after=True)
         return response
+
+    def _apply(self, name: str, request: Request, params: dict[str, str]) -> Response:
+        try:
+            with self.state.transaction():
+                return self._handle(name, request, params)
+        except HttpError as error:
+            return error.response()
 
     def _match(self, full_path: str) -> tuple[_Route, dict[str, str]]:
         prefix = urlsplit(self.base_url).path.rstrip("/")

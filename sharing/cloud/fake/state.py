@@ -13,13 +13,15 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-FAULT_KINDS = ("latency", "error", "rate_limit", "timeout", "reset")
+FAULT_KINDS = ("latency", "error", "rate_limit", "timeout", "reset", "late")
+# How long a `late` fault holds its change back when it gives no `seconds`.
+DEFAULT_LATE_SECONDS = 0.5
 ROUTES = (
     "identity_rackspace",
     "identity_keystone",
@@ -264,6 +266,8 @@ class CloudState:
     def __init__(self, path: str = ":memory:") -> None:
         self.lock = threading.RLock()
         self._depth = 0
+        self._late: list[tuple[threading.Timer, Callable[[], None]]] = []
+        self._late_lock = threading.Lock()
         self._db = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None, timeout=10.0
         )
@@ -657,9 +661,14 @@ class CloudState:
 
         `after=True` applies the request's change first and fails afterwards. `times` is how
         often it fires before it removes itself (None: forever); `rate` the chance it fires.
+
+        `late`: the client's read times out at once and the change is not made yet; it is made
+        `seconds` later (default 0.5) on a timer, or at once by `apply_late()`.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"Unknown fault kind {kind!r}; use one of {FAULT_KINDS}.")
+        if kind == "late" and after:
+            raise ValueError("A late fault holds the change back; it cannot come after it.")
         if route is not None and route not in ROUTES:
             raise ValueError(f"Unknown route {route!r}; use one of {ROUTES}.")
         if not 0.0 <= rate <= 1.0:
@@ -725,6 +734,43 @@ class CloudState:
             db.execute("DELETE FROM faults WHERE id = ?", (fault.id,))
         else:
             db.execute("UPDATE faults SET times = times - 1 WHERE id = ?", (fault.id,))
+
+    # Late changes: requests a `late` fault held back after the client gave up.
+
+    def defer(self, change: Callable[[], None], seconds: float) -> None:
+        """Make `change` in `seconds` on a background timer, unless `apply_late()` comes first."""
+        entry: tuple[threading.Timer, Callable[[], None]]
+
+        def run() -> None:
+            with self._late_lock:
+                if entry not in self._late:
+                    return  # apply_late() made it already
+                self._late.remove(entry)
+            change()
+
+        timer = threading.Timer(seconds, run)
+        timer.daemon = True
+        entry = (timer, change)
+        with self._late_lock:
+            self._late.append(entry)
+        timer.start()
+
+    def late_pending(self) -> int:
+        """How many late changes are still waiting."""
+        with self._late_lock:
+            return len(self._late)
+
+    def apply_late(self) -> int:
+        """Make every waiting late change now, oldest first, and return how many there were.
+
+        Tests call it instead of sleeping: after it, the cloud is as if each timer had fired.
+        """
+        with self._late_lock:
+            waiting, self._late = self._late, []
+        for timer, change in waiting:
+            timer.cancel()
+            change()
+        return len(waiting)
 
     # Counters.
 
