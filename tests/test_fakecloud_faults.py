@@ -12,7 +12,10 @@ from sharing.cloud.fake.testing import A, B, C, FakeCloud, GlanceClient
 
 @pytest.fixture
 def cloud() -> FakeCloud:
-    return FakeCloud()
+    cloud = FakeCloud()
+    # As every Glance client does: without it, Glance's errors are HTML or plain text.
+    cloud.session.headers["Accept"] = "application/json"
+    return cloud
 
 
 @pytest.fixture

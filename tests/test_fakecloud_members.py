@@ -16,7 +16,10 @@ BAD_STATUS = 'Incorrect request: Status must be "pending", "accepted" or "reject
 
 @pytest.fixture
 def cloud() -> FakeCloud:
-    return FakeCloud()
+    cloud = FakeCloud()
+    # As every Glance client does: without it, Glance's errors are HTML or plain text.
+    cloud.session.headers["Accept"] = "application/json"
+    return cloud
 
 
 @pytest.fixture

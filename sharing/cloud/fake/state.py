@@ -25,12 +25,17 @@ DEFAULT_LATE_SECONDS = 0.5
 ROUTES = (
     "identity_rackspace",
     "identity_keystone",
+    "identity_versions",
+    "identity_projects",
     "versions",
     "schema",
     "images_list",
     "image_get",
     "image_create",
     "image_patch",
+    "image_delete",
+    "image_upload",
+    "image_download",
     "members_list",
     "member_get",
     "member_create",
@@ -104,6 +109,10 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (image_id, member_id)
 );
 CREATE INDEX IF NOT EXISTS members_member ON members (member_id);
+CREATE TABLE IF NOT EXISTS image_files (
+    image_id TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -187,26 +196,34 @@ class Image:
     extra: dict[str, str]
     created_at: str
     updated_at: str
+    # Set by an upload; a seeded `active` image without data shows digests of its id.
+    checksum: str | None = None
+    os_hash_value: str | None = None
+    virtual_size: int | None = None
+    stores: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The image as Glance v2 shows it (base properties first, extra properties flat)."""
         active = self.status == "active"
-        return {
+        uploaded = self.checksum is not None
+        body = {
             "name": self.name,
             "disk_format": self.disk_format,
             "container_format": self.container_format,
             "visibility": self.visibility,
             "size": self.size,
-            "virtual_size": None,
+            "virtual_size": self.virtual_size,
             "status": self.status,
-            "checksum": _digest("md5", self.id) if active else None,
+            "checksum": self.checksum if uploaded else _digest("md5", self.id) if active else None,
             "protected": self.protected,
             "min_ram": self.min_ram,
             "min_disk": self.min_disk,
             "owner": self.owner,
             "os_hidden": False,
-            "os_hash_algo": "sha512" if active else None,
-            "os_hash_value": _digest("sha512", self.id) if active else None,
+            "os_hash_algo": "sha512" if active or uploaded else None,
+            "os_hash_value": (
+                self.os_hash_value if uploaded else _digest("sha512", self.id) if active else None
+            ),
             "id": self.id,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -216,6 +233,9 @@ class Image:
             "file": f"/v2/images/{self.id}/file",
             "schema": "/v2/schemas/image",
         }
+        if self.stores:
+            body["stores"] = self.stores  # where the uploaded data is (Glance's `fs` store)
+        return body
 
 
 @dataclass(frozen=True)
@@ -278,6 +298,9 @@ class CloudState:
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.executescript(_SCHEMA)
             self._add_column("members", "deleted INTEGER NOT NULL DEFAULT 0")
+            for column in ("checksum TEXT", "os_hash_value TEXT", "virtual_size INTEGER"):
+                self._add_column("images", column)
+            self._add_column("images", "stores TEXT")
 
     def _add_column(self, table: str, column: str) -> None:
         """Bring a cloud file made by an older version up to date."""
@@ -373,6 +396,11 @@ class CloudState:
         with self.transaction() as db:
             row = db.execute("SELECT * FROM accounts WHERE tenant_id = ?", (tenant_id,)).fetchone()
         return Account(row["tenant_id"], row["name"]) if row else None
+
+    def accounts(self) -> list[Account]:
+        with self.transaction() as db:
+            rows = db.execute("SELECT * FROM accounts ORDER BY tenant_id").fetchall()
+        return [Account(row["tenant_id"], row["name"]) for row in rows]
 
     def account_named(self, name: str) -> Account | None:
         """An account by its tenant id or, failing that, its name (Keystone project names)."""
@@ -530,7 +558,8 @@ class CloudState:
             db.execute(
                 "INSERT INTO images (id, region, owner, name, status, visibility, size, "
                 "disk_format, container_format, protected, min_disk, min_ram, tags, extra, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, checksum, os_hash_value, virtual_size, stores) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _image_row(image),
             )
 
@@ -539,7 +568,8 @@ class CloudState:
             db.execute(
                 "UPDATE images SET region = ?, owner = ?, name = ?, status = ?, visibility = ?, "
                 "size = ?, disk_format = ?, container_format = ?, protected = ?, min_disk = ?, "
-                "min_ram = ?, tags = ?, extra = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                "min_ram = ?, tags = ?, extra = ?, created_at = ?, updated_at = ?, checksum = ?, "
+                "os_hash_value = ?, virtual_size = ?, stores = ? WHERE id = ?",
                 (*_image_row(image)[1:], image.id),
             )
 
@@ -547,6 +577,28 @@ class CloudState:
         with self.transaction() as db:
             row = db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
         return _image(row) if row else None
+
+    def delete_image(self, image_id: str) -> None:
+        """Remove an image with its data and its members (they go with it, as in Glance)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM members WHERE image_id = ?", (image_id,))
+            db.execute("DELETE FROM image_files WHERE image_id = ?", (image_id,))
+            db.execute("DELETE FROM images WHERE id = ?", (image_id,))
+
+    def save_image_data(self, image_id: str, data: bytes) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO image_files (image_id, data) VALUES (?, ?) "
+                "ON CONFLICT (image_id) DO UPDATE SET data = excluded.data",
+                (image_id, data),
+            )
+
+    def image_data(self, image_id: str) -> bytes | None:
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT data FROM image_files WHERE image_id = ?", (image_id,)
+            ).fetchone()
+        return bytes(row["data"]) if row else None
 
     def images(self, region: str) -> list[Image]:
         with self.transaction() as db:
@@ -818,6 +870,10 @@ def _image(row: sqlite3.Row) -> Image:
         extra=json.loads(row["extra"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        checksum=row["checksum"],
+        os_hash_value=row["os_hash_value"],
+        virtual_size=row["virtual_size"],
+        stores=row["stores"],
     )
 
 
@@ -839,6 +895,10 @@ def _image_row(image: Image) -> tuple[Any, ...]:
         json.dumps(image.extra, ensure_ascii=False),
         image.created_at,
         image.updated_at,
+        image.checksum,
+        image.os_hash_value,
+        image.virtual_size,
+        image.stores,
     )
 
 
