@@ -12,7 +12,10 @@ from sharing.cloud.fake.testing import A, B, C, FakeCloud, GlanceClient
 
 @pytest.fixture
 def cloud() -> FakeCloud:
-    return FakeCloud()
+    cloud = FakeCloud()
+    # As every Glance client does: without it, Glance's errors are HTML or plain text.
+    cloud.session.headers["Accept"] = "application/json"
+    return cloud
 
 
 @pytest.fixture
@@ -225,3 +228,133 @@ def test_a_reset_over_a_real_socket_is_a_connection_error(cloud, img):
         assert cloud.state.member_status(img, C) == "pending"
         # The server keeps serving after a reset.
         assert a.get(f"/v2/images/{img}/members").status_code == 200
+
+
+# Failures after the change, on the calls that create and remove a share
+
+
+def test_a_reset_after_the_change_leaves_the_member_created(cloud, a, img):
+    cloud.state.add_fault("reset", route="member_create", after=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        add_member(a, img)
+    assert cloud.state.member_status(img, B) == "pending"
+
+
+def test_an_error_after_a_delete_leaves_the_member_removed(cloud, a, img):
+    cloud.state.add_member(img, B)
+    cloud.state.add_fault("error", route="member_delete", status=500, after=True, times=1)
+    assert a.delete(f"/v2/images/{img}/members/{B}").status_code == 500
+    assert cloud.state.member_status(img, B) is None
+    # The client's retry then meets the missing member.
+    assert a.delete(f"/v2/images/{img}/members/{B}").status_code == 404
+
+
+def test_a_timeout_after_a_delete_leaves_the_member_removed(cloud, a, img):
+    cloud.state.add_member(img, B)
+    cloud.state.add_fault("timeout", route="member_delete", after=True)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        a.delete(f"/v2/images/{img}/members/{B}")
+    assert a.get(f"/v2/images/{img}/members/{B}").status_code == 404
+
+
+def test_a_reset_after_a_delete_leaves_the_member_removed(cloud, a, img):
+    cloud.state.add_member(img, B)
+    cloud.state.add_fault("reset", route="member_delete", after=True)
+    with pytest.raises(requests.exceptions.ConnectionError):
+        a.delete(f"/v2/images/{img}/members/{B}")
+    assert cloud.state.member_status(img, B) is None
+
+
+def test_a_failure_before_a_delete_leaves_the_member_in_place(cloud, a, img):
+    cloud.state.add_member(img, B)
+    cloud.state.add_fault("timeout", route="member_delete")
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        a.delete(f"/v2/images/{img}/members/{B}")
+    assert cloud.state.member_status(img, B) == "pending"
+
+
+# Late: the change is made after the client gave up
+
+
+def test_a_late_create_times_out_at_once_and_is_not_made_yet(cloud, a, img):
+    cloud.state.add_fault("late", route="member_create", seconds=60)
+    started = time.monotonic()
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        add_member(a, img)
+    assert time.monotonic() - started < 1
+    assert a.get(f"/v2/images/{img}/members/{B}").status_code == 404
+    assert cloud.state.late_pending() == 1
+
+
+def test_apply_late_makes_the_held_back_create_at_once(cloud, a, img):
+    cloud.state.add_fault("late", route="member_create", seconds=60)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        add_member(a, img)
+    assert cloud.state.apply_late() == 1
+    assert a.get(f"/v2/images/{img}/members/{B}").json()["status"] == "pending"
+    assert cloud.state.late_pending() == 0
+    assert cloud.state.apply_late() == 0
+
+
+def test_a_late_change_is_made_by_its_timer(cloud, a, img):
+    cloud.state.add_fault("late", route="member_create", seconds=0.2)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        add_member(a, img)
+    assert cloud.state.member_status(img, B) is None
+    deadline = time.monotonic() + 5
+    while cloud.state.member_status(img, B) is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert cloud.state.member_status(img, B) == "pending"
+    assert cloud.state.late_pending() == 0
+
+
+def test_a_late_create_of_a_member_added_meanwhile_changes_nothing(cloud, a, img):
+    cloud.state.add_fault("late", route="member_create", seconds=60, times=1)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        add_member(a, img)
+    # The client settles the unknown outcome by adding the member again; the consumer accepts.
+    assert add_member(a, img).status_code == 200
+    b = cloud.client("b")
+    assert b.put(f"/v2/images/{img}/members/{B}", json={"status": "accepted"}).ok
+    assert cloud.state.apply_late() == 1  # Glance would answer this one 409: nothing changes
+    assert cloud.state.member_status(img, B) == "accepted"
+    assert [m["member_id"] for m in a.get(f"/v2/images/{img}/members").json()["members"]] == [B]
+
+
+def test_a_late_delete_removes_the_member_only_later(cloud, a, img):
+    cloud.state.add_member(img, B)
+    cloud.state.add_fault("late", route="member_delete", seconds=60)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        a.delete(f"/v2/images/{img}/members/{B}")
+    assert cloud.state.member_status(img, B) == "pending"
+    cloud.state.apply_late()
+    assert cloud.state.member_status(img, B) is None
+
+
+def test_a_late_fault_cannot_come_after_the_change(cloud):
+    with pytest.raises(ValueError, match="late"):
+        cloud.state.add_fault("late", after=True)
+
+
+def test_a_late_create_over_a_real_socket_lands_after_the_read_timeout(cloud, img):
+    cloud.state.add_fault("late", route="member_create", seconds=1.0)
+    with running_server(cloud.app), requests.Session() as session:
+        a = cloud.client("a", session=session)
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            add_member(a, img, timeout=(2, 0.3))
+        assert a.get(f"/v2/images/{img}/members/{B}").status_code == 404
+        deadline = time.monotonic() + 5
+        while a.get(f"/v2/images/{img}/members/{B}").status_code == 404:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        assert cloud.state.member_status(img, B) == "pending"
+
+
+def test_apply_late_over_a_real_socket(cloud, img):
+    cloud.state.add_fault("late", route="member_create", seconds=60)
+    with running_server(cloud.app), requests.Session() as session:
+        a = cloud.client("a", session=session)
+        with pytest.raises(requests.exceptions.ReadTimeout):
+            add_member(a, img, timeout=(2, 0.3))
+        cloud.state.apply_late()
+        assert a.get(f"/v2/images/{img}/members/{B}").json()["status"] == "pending"

@@ -198,6 +198,7 @@ def test_a_malformed_keystone_body_gets_400(session):
 
 def test_glance_without_a_token_or_with_a_bad_one_gets_webobs_401(session):
     for headers in ({}, {"X-Auth-Token": "forged"}):
+        headers["Accept"] = "application/json"
         response = session.get(f"{BASE}/iad/images/v2/images", headers=headers)
         assert response.status_code == 401  # glance-observed row 2
         assert response.json()["message"].startswith(
@@ -244,3 +245,106 @@ def test_responses_carry_a_request_id_where_glance_33_sends_one(session):
         session.get(f"{BASE}/iad/images/v2/images", headers={"X-Auth-Token": "expired"}),
     ):
         assert "x-openstack-request-id" not in response.headers
+
+
+# Version discovery, as keystoneauth reads it before it authenticates
+
+
+def test_the_identity_root_answers_300_with_v3_first_and_v2_0(session):
+    response = session.get(f"{BASE}/identity")
+    assert response.status_code == 300
+    values = response.json()["versions"]["values"]
+    assert [(v["id"], v["status"]) for v in values] == [("v3.14", "stable"), ("v2.0", "deprecated")]
+    assert values[0]["links"] == [{"rel": "self", "href": f"{BASE}/identity/v3/"}]
+    assert values[0]["media-types"][0]["type"] == "application/vnd.openstack.identity-v3+json"
+    assert response.headers["Location"] == f"{BASE}/identity/v3/"
+    assert session.get(f"{BASE}/identity/").status_code == 300
+
+
+@pytest.mark.parametrize(
+    ("path", "version"), [("v3", "v3.14"), ("v3/", "v3.14"), ("v2.0", "v2.0"), ("v2.0/", "v2.0")]
+)
+def test_each_identity_version_has_its_own_document(session, path, version):
+    response = session.get(f"{BASE}/identity/{path}")
+    assert response.status_code == 200
+    document = response.json()["version"]
+    assert document["id"] == version
+    assert document["links"][0]["href"] == f"{BASE}/identity/{path.rstrip('/')}/"
+
+
+def test_the_keystone_catalog_lists_identity_unversioned_in_every_region(session):
+    token = session.post(KEYSTONE, json=keystone_password({"id": "100001"})).json()["token"]
+    identity = next(s for s in token["catalog"] if s["type"] == "identity")
+    public = [e for e in identity["endpoints"] if e["interface"] == "public"]
+    assert [(e["region"], e["url"]) for e in public] == [
+        ("IAD", f"{BASE}/identity"),
+        ("DFW", f"{BASE}/identity"),
+    ]
+
+
+# Keystone v3 projects, as Keystone's default policies show them to a project user
+
+
+def keystone_token(session, username: str = "acme-admin", project: str = "100001") -> str:
+    body = keystone_password({"id": project})
+    body["auth"]["identity"]["password"]["user"]["name"] = username
+    return session.post(KEYSTONE, json=body).headers["X-Subject-Token"]
+
+
+def projects(session, token: str, path: str = "projects", **params: str):
+    return session.get(f"{BASE}/identity/v3/{path}", headers={"X-Auth-Token": token}, params=params)
+
+
+def test_a_project_user_may_show_its_own_project(session):
+    response = projects(session, keystone_token(session), "projects/100001")
+    assert response.status_code == 200
+    project = response.json()["project"]
+    assert (project["id"], project["name"], project["domain_id"]) == ("100001", "Acme", "default")
+    assert project["links"]["self"] == f"{BASE}/identity/v3/projects/100001"
+
+
+@pytest.mark.parametrize("project_id", ["100002", "no-such-project"])
+def test_a_project_user_gets_403_for_any_other_project(session, project_id):
+    response = projects(session, keystone_token(session), f"projects/{project_id}")
+    assert response.status_code == 403
+    assert response.json()["error"]["message"] == (
+        "You are not authorized to perform the requested action: identity:get_project."
+    )
+
+
+def test_a_project_user_may_not_list_projects_even_by_name(session):
+    token = keystone_token(session)
+    for params in ({}, {"name": "Globex"}, {"name": "Globex", "domain_id": "default"}):
+        response = projects(session, token, **params)
+        assert response.status_code == 403
+        assert response.json()["error"]["code"] == 403
+
+
+def test_an_admin_lists_projects_filtered_by_name_and_domain(session, state):
+    state.add_user("root", "100002", password="pw", roles=("admin", "member", "reader"))
+    token = keystone_token(session, "root", "100002")
+    everything = projects(session, token).json()["projects"]
+    assert [p["name"] for p in everything] == ["Acme", "Globex"]
+    assert [p["id"] for p in projects(session, token, name="Globex").json()["projects"]] == [
+        "100002"
+    ]
+    assert projects(session, token, name="Globex", domain_id="other").json()["projects"] == []
+    assert projects(session, token, "projects/100001").json()["project"]["name"] == "Acme"
+    assert projects(session, token, "projects/nope").status_code == 404
+
+
+def test_a_user_lists_the_projects_it_has_a_role_on(session, state):
+    token = keystone_token(session)
+    mine = projects(session, token, "auth/projects").json()["projects"]
+    assert [p["id"] for p in mine] == ["100001"]
+    user_id = state.user("acme-admin").user_id
+    assert [
+        p["id"] for p in projects(session, token, f"users/{user_id}/projects").json()["projects"]
+    ] == ["100001"]
+    assert projects(session, token, "users/someone-else/projects").status_code == 403
+
+
+def test_projects_without_a_token_get_keystones_401(session):
+    response = session.get(f"{BASE}/identity/v3/projects")
+    assert response.status_code == 401
+    assert response.json()["error"]["title"] == "Unauthorized"

@@ -4,7 +4,9 @@ from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
 import pytest
+import requests
 
+from sharing.cloud.fake import running_server
 from sharing.cloud.fake.testing import ADMIN, A, B, C, FakeCloud, GlanceClient
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
@@ -13,7 +15,10 @@ T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 def cloud() -> FakeCloud:
-    return FakeCloud()
+    cloud = FakeCloud()
+    # As every Glance client does: without it, Glance's errors are HTML or plain text.
+    cloud.session.headers["Accept"] = "application/json"
+    return cloud
 
 
 @pytest.fixture
@@ -328,3 +333,146 @@ def test_unknown_paths_and_regions_get_404(cloud, a):
     assert cloud.session.get(f"{cloud.app.base_url}/lon/images/versions").status_code == 404
     # A client that keeps Rackspace's /v2 and appends /v2/images doubles it: 404.
     assert a.get("/v2/v2/images").status_code == 404
+
+
+# Image delete, data upload and download, and the image schemas (Glance 33 in the conformance run)
+
+OCTETS = {"Content-Type": "application/octet-stream"}
+
+
+def queued_image(a: GlanceClient, **fields) -> str:
+    body = {"name": "probe", "disk_format": "raw", "container_format": "bare", **fields}
+    response = a.post("/v2/images", json=body)
+    assert response.status_code == 201
+    assert response.json()["status"] == "queued"
+    return response.json()["id"]
+
+
+def test_an_upload_makes_the_image_active_with_glances_size_and_hashes(a):
+    image_id = queued_image(a)
+    data = b"hello real glance"
+    response = a.put(f"/v2/images/{image_id}/file", data=data, headers=OCTETS)
+    assert response.status_code == 204
+    assert response.content == b""
+    image = a.get(f"/v2/images/{image_id}").json()
+    assert (image["status"], image["size"], image["virtual_size"]) == ("active", 17, 17)
+    assert image["checksum"] == "2bbe5c95ec108e3b411adb3ac0f92303"  # md5, as Glance 33 gave
+    assert image["os_hash_algo"] == "sha512"
+    assert image["os_hash_value"] == (
+        "adf8c60057a76c956a5a17b27f3b4467fe1e610843f3bbe2a9d5ead8bf85da5d"
+        "5c4feb54fa4836f08f68d63f0460107587680b783725dd7bd61041b59bde79a1"
+    )
+    assert image["stores"] == "fs"
+
+
+def test_the_data_downloads_with_its_md5_and_a_queued_image_gives_204(cloud, a):
+    image_id = queued_image(a)
+    assert a.get(f"/v2/images/{image_id}/file").status_code == 204
+    a.put(f"/v2/images/{image_id}/file", data=b"bytes", headers=OCTETS)
+    a.post(f"/v2/images/{image_id}/members", json={"member": B})
+    downloaded = cloud.client("b").get(f"/v2/images/{image_id}/file")  # a pending member
+    assert downloaded.status_code == 200
+    assert downloaded.content == b"bytes"
+    assert downloaded.headers["Content-Type"] == "application/octet-stream"
+    assert downloaded.headers["Content-MD5"] == "4b3a6218bb3e3a7303e8a171a60fcf92"
+    assert cloud.client("c").get(f"/v2/images/{image_id}/file").status_code == 404
+
+
+def test_an_image_takes_its_data_only_once(a):
+    image_id = queued_image(a)
+    assert a.put(f"/v2/images/{image_id}/file", data=b"one", headers=OCTETS).status_code == 204
+    again = a.put(f"/v2/images/{image_id}/file", data=b"two", headers=OCTETS)
+    assert again.status_code == 409
+    assert message(again) == "Image status transition from active to saving is not allowed"
+
+
+def test_an_upload_needs_octet_stream(a):
+    image_id = queued_image(a)
+    response = a.put(f"/v2/images/{image_id}/file", data=b"x", headers={"Content-Type": "a/b"})
+    assert response.status_code == 415
+    assert response.json()["message"] == (
+        "The request media type a/b is not supported by this server.\n<br /><br />\n"
+        "Invalid content type a/b"
+    )
+
+
+def test_only_the_owner_uploads(cloud, a):
+    image_id = queued_image(a)
+    a.post(f"/v2/images/{image_id}/members", json={"member": B})
+    by_member = cloud.client("b").put(f"/v2/images/{image_id}/file", data=b"x", headers=OCTETS)
+    assert (by_member.status_code, message(by_member)) == (
+        403,
+        "You are not authorized to complete upload_image action.",
+    )
+    stranger = cloud.client("c").put(f"/v2/images/{image_id}/file", data=b"x", headers=OCTETS)
+    assert stranger.status_code == 404
+    reader = cloud.client("a-reader").put(f"/v2/images/{image_id}/file", data=b"x", headers=OCTETS)
+    assert reader.status_code == 403
+
+
+def test_a_chunked_upload_over_a_socket_keeps_every_byte(cloud):
+    data = b"0123456789" * 10_000
+
+    def chunks():
+        for start in range(0, len(data), 4096):
+            yield data[start : start + 4096]
+
+    with running_server(cloud.app), requests.Session() as session:
+        a = cloud.client("a", session=session)
+        image_id = queued_image(a)
+        response = a.put(f"/v2/images/{image_id}/file", data=chunks(), headers=OCTETS)
+        assert response.status_code == 204
+        assert a.get(f"/v2/images/{image_id}").json()["size"] == len(data)
+        assert a.get(f"/v2/images/{image_id}/file").content == data
+
+
+def test_the_owner_deletes_an_image_and_its_members_go_with_it(cloud, a):
+    image_id = queued_image(a)
+    a.post(f"/v2/images/{image_id}/members", json={"member": B})
+    response = a.delete(f"/v2/images/{image_id}")
+    assert (response.status_code, response.content) == (204, b"")
+    assert a.get(f"/v2/images/{image_id}").status_code == 404
+    assert cloud.state.memberships(B) == {}
+    again = a.delete(f"/v2/images/{image_id}")
+    assert (again.status_code, message(again)) == (
+        404,
+        f"Failed to find image {image_id} to delete",
+    )
+
+
+def test_a_member_may_not_delete_and_a_stranger_does_not_see_the_image(cloud, a):
+    image_id = queued_image(a)
+    a.post(f"/v2/images/{image_id}/members", json={"member": B})
+    by_member = cloud.client("b").delete(f"/v2/images/{image_id}")
+    assert (by_member.status_code, message(by_member)) == (
+        403,
+        "You are not authorized to complete delete_image action.",
+    )
+    assert cloud.client("c").delete(f"/v2/images/{image_id}").status_code == 404
+    assert cloud.client("a-reader").delete(f"/v2/images/{image_id}").status_code == 403
+    assert cloud.client("admin").delete(f"/v2/images/{image_id}").status_code == 204
+
+
+def test_a_protected_image_is_not_deleted(a):
+    image_id = queued_image(a, protected=True)
+    response = a.delete(f"/v2/images/{image_id}")
+    assert (response.status_code, message(response)) == (
+        403,
+        f"Image {image_id} is protected and cannot be deleted.",
+    )
+
+
+@pytest.mark.parametrize("name", ["image", "images"])
+def test_the_image_schemas_are_glances(a, name):
+    schema = a.get(f"/v2/schemas/{name}").json()
+    assert schema["name"] == name
+    if name == "image":
+        assert schema["properties"]["visibility"]["enum"] == [
+            "community",
+            "public",
+            "private",
+            "shared",
+        ]
+        assert schema["additionalProperties"] == {"type": "string"}
+    else:
+        assert schema["properties"]["images"]["items"]["name"] == "image"

@@ -4,6 +4,7 @@ Each test names the rows it reproduces. Everything goes over HTTP through the ad
 """
 
 import sqlite3
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -15,7 +16,10 @@ BAD_STATUS = 'Incorrect request: Status must be "pending", "accepted" or "reject
 
 @pytest.fixture
 def cloud() -> FakeCloud:
-    return FakeCloud()
+    cloud = FakeCloud()
+    # As every Glance client does: without it, Glance's errors are HTML or plain text.
+    cloud.session.headers["Accept"] = "application/json"
+    return cloud
 
 
 @pytest.fixture
@@ -243,6 +247,46 @@ def test_a_member_added_again_keeps_its_row_its_place_and_its_created_at(cloud, 
     )
     listed = a.get(f"/v2/images/{img}/members").json()["members"]
     assert [m["member_id"] for m in listed] == [B, C, "tenant-x"]
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
+    """The cloud's clock, stopped at its first value; append a time to move it on."""
+    moments = [datetime(2026, 11, 26, 22, 55, 49, tzinfo=UTC)]
+    monkeypatch.setattr("sharing.cloud.fake.state.utcnow", lambda: moments[-1])
+    return moments
+
+
+def test_a_new_member_has_equal_created_at_and_updated_at(clock, a, img):
+    member = a.post(f"/v2/images/{img}/members", json={"member": B}).json()
+    assert member["created_at"] == member["updated_at"] == "2026-11-26T22:55:49Z"
+
+
+def test_a_status_update_moves_updated_at_only(clock, a, b, img):
+    a.post(f"/v2/images/{img}/members", json={"member": B})
+    clock.append(clock[0] + timedelta(minutes=5))
+    updated = b.put(f"/v2/images/{img}/members/{B}", json={"status": "accepted"}).json()
+    assert (updated["created_at"], updated["updated_at"]) == (
+        "2026-11-26T22:55:49Z",
+        "2026-11-26T23:00:49Z",
+    )
+    shown = a.get(f"/v2/images/{img}/members/{B}").json()
+    assert (shown["created_at"], shown["updated_at"]) == (
+        "2026-11-26T22:55:49Z",
+        "2026-11-26T23:00:49Z",
+    )
+
+
+def test_a_member_added_again_keeps_created_at_and_gets_a_new_updated_at(clock, a, img):
+    a.post(f"/v2/images/{img}/members", json={"member": B})
+    clock.append(clock[0] + timedelta(hours=1))
+    a.delete(f"/v2/images/{img}/members/{B}")
+    clock.append(clock[0] + timedelta(hours=2))
+    again = a.post(f"/v2/images/{img}/members", json={"member": B}).json()
+    assert (again["created_at"], again["updated_at"]) == (
+        "2026-11-26T22:55:49Z",
+        "2026-11-27T00:55:49Z",
+    )
 
 
 def test_a_cloud_file_from_before_deleted_members_is_upgraded(tmp_path):

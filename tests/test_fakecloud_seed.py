@@ -18,7 +18,9 @@ def state() -> CloudState:
 
 @pytest.fixture
 def session(state: CloudState) -> requests.Session:
-    return make_session(FakeCloudApp(state, BASE))
+    session = make_session(FakeCloudApp(state, BASE))
+    session.headers["Accept"] = "application/json"  # Glance's errors as JSON
+    return session
 
 
 def login(session: requests.Session, username: str) -> str:

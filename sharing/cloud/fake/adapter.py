@@ -104,6 +104,8 @@ def _environ(request: requests.PreparedRequest) -> dict[str, Any]:
     }
     for name, value in request.headers.items():
         key = name.upper().replace("-", "_")
+        if key == "TRANSFER_ENCODING":
+            continue  # the body is handed over whole, with its length
         if key in ("CONTENT_TYPE", "CONTENT_LENGTH"):
             environ[key] = value
         else:

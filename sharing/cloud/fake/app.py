@@ -1,8 +1,10 @@
 """The built-in cloud as one WSGI application: identity plus Glance v2 for several regions.
 
 Layout below `base_url`:
+    /identity                             version discovery (300), /identity/v3, /identity/v2.0
     /identity/v2.0/tokens                 Rackspace Cloud Identity
     /identity/v3/auth/tokens              Keystone
+    /identity/v3/projects[/{id}]          Keystone projects (and /v3/auth/projects)
     /{region}/images                      Glance root (versions); its API under /v2/...
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import faults, glance, identity
+from .faults import FakeTimeout
 from .state import CloudState, version_tuple
 from .web import HttpError, Request, Response, glance_error, json_response
 
@@ -32,6 +35,9 @@ _GLANCE_HANDLERS: dict[str, Callable[[glance.Call], Response]] = {
     "image_get": glance.get_image,
     "image_create": glance.create_image,
     "image_patch": glance.patch_image,
+    "image_delete": glance.delete_image,
+    "image_upload": glance.upload_image_data,
+    "image_download": glance.download_image_data,
     "members_list": glance.list_members,
     "member_get": glance.get_member,
     "member_create": glance.create_member,
@@ -54,13 +60,20 @@ class _Route:
 _ROOT = r"/(?P<region>[a-z0-9]+)/images"
 _IMAGE = _ROOT + r"/v2/images/(?P<image_id>[^/]+)"
 _ROUTES = (
-    _Route(_ROOT + r"/v2/schemas/(?P<schema>members?)", {"GET": "schema"}, True),
+    _Route(_ROOT + r"/v2/schemas/(?P<schema>members?|images?)", {"GET": "schema"}, True),
     _Route(r"/identity/v2\.0/tokens", {"POST": "identity_rackspace"}),
     _Route(r"/identity/v3/auth/tokens", {"POST": "identity_keystone"}),
+    _Route(r"/identity/?", {"GET": "identity_versions"}),
+    _Route(r"/identity/(?P<version>v3|v2\.0)/?", {"GET": "identity_versions"}),
+    _Route(r"/identity/v3/projects", {"GET": "identity_projects"}),
+    _Route(r"/identity/v3/projects/(?P<project_id>[^/]+)", {"GET": "identity_projects"}),
+    _Route(r"/identity/v3/auth/projects", {"GET": "identity_projects"}),
+    _Route(r"/identity/v3/users/(?P<user_id>[^/]+)/projects", {"GET": "identity_projects"}),
     _Route(_ROOT + r"/?", {"GET": "versions"}),
     _Route(_ROOT + r"/versions", {"GET": "versions"}),
     _Route(_ROOT + r"/v2/images", {"GET": "images_list", "POST": "image_create"}, True),
-    _Route(_IMAGE, {"GET": "image_get", "PATCH": "image_patch"}, True),
+    _Route(_IMAGE, {"GET": "image_get", "PATCH": "image_patch", "DELETE": "image_delete"}, True),
+    _Route(_IMAGE + r"/file", {"GET": "image_download", "PUT": "image_upload"}, True),
     _Route(_IMAGE + r"/members", {"GET": "members_list", "POST": "member_create"}, True),
     _Route(
         _IMAGE + r"/members/(?P<member_id>[^/]+)",
@@ -93,7 +106,7 @@ class FakeCloudApp:
         try:
             response = self._dispatch(request)
         except HttpError as error:
-            response = error.response()
+            response = error.response(request.headers.get("accept"))
         if self._has_request_id(request, response):
             response.headers.append(("x-openstack-request-id", f"req-{uuid.uuid4()}"))
         return response
@@ -123,16 +136,25 @@ class FakeCloudApp:
             )
         fired = self.state.record_call(name)
         _sleep(faults.latency(fired, after=False))  # outside the lock: requests overlap
+        late = faults.late_seconds(fired)
+        if late is not None:
+            # The client gives up now; the change is made later, as if the request had sat
+            # in a queue past the client's read timeout. Its answer (even a 409) goes nowhere.
+            self.state.defer(lambda: self._apply(name, request, params), late)
+            raise FakeTimeout()
         faults.fail(fired, after=False)
-        try:
-            with self.state.transaction():
-                response = self._handle(name, request, params)
-        except HttpError as error:
-            response = error.response()
+        response = self._apply(name, request, params)
         # After-faults: the change is made, yet the client sees a failure.
         _sleep(faults.latency(fired, after=True))
         faults.fail(fired, after=True)
         return response
+
+    def _apply(self, name: str, request: Request, params: dict[str, str]) -> Response:
+        try:
+            with self.state.transaction():
+                return self._handle(name, request, params)
+        except HttpError as error:
+            return error.response(request.headers.get("accept"))
 
     def _match(self, full_path: str) -> tuple[_Route, dict[str, str]]:
         prefix = urlsplit(self.base_url).path.rstrip("/")
@@ -150,6 +172,10 @@ class FakeCloudApp:
             return identity.rackspace_tokens(self._identity_call(request))
         if name == "identity_keystone":
             return identity.keystone_tokens(self._identity_call(request))
+        if name == "identity_versions":
+            return self._identity_versions(request, params.get("version"))
+        if name == "identity_projects":
+            return self._identity_projects(request, params)
         region = params["region"]
         if name == "versions":
             return self._versions(region, multiple_choices=not request.path.endswith("versions"))
@@ -169,6 +195,24 @@ class FakeCloudApp:
             member_id=params.get("member_id", ""),
         )
         return _GLANCE_HANDLERS[name](call)
+
+    def _identity_versions(self, request: Request, version: str | None) -> Response:
+        call = self._identity_call(request)
+        if version == "v3":
+            return identity.version_v3(call)
+        if version == "v2.0":
+            return identity.version_v2(call)
+        return identity.versions(call)
+
+    def _identity_projects(self, request: Request, params: dict[str, str]) -> Response:
+        call = self._identity_call(request)
+        if "project_id" in params:
+            return identity.get_project(call, params["project_id"])
+        if "user_id" in params:
+            return identity.user_projects(call, params["user_id"])
+        if request.path.endswith("/auth/projects"):
+            return identity.auth_projects(call)
+        return identity.list_projects(call)
 
     def _identity_call(self, request: Request) -> identity.IdentityCall:
         return identity.IdentityCall(self.state, request, self.base_url, self.regions)

@@ -1,6 +1,6 @@
 """How a fired fault shows itself to the client."""
 
-from .state import Fault
+from .state import DEFAULT_LATE_SECONDS, Fault
 from .web import HttpError, glance_error
 
 # WebOb's explanations for the usual server-side failures.
@@ -34,10 +34,18 @@ def latency(faults: list[Fault], *, after: bool) -> float:
     return sum(f.seconds or 0.0 for f in faults if f.kind == "latency" and f.after == after)
 
 
+def late_seconds(faults: list[Fault]) -> float | None:
+    """The delay of a fired `late` fault, or None when none fired."""
+    for fault in faults:
+        if fault.kind == "late":
+            return DEFAULT_LATE_SECONDS if fault.seconds is None else fault.seconds
+    return None
+
+
 def fail(faults: list[Fault], *, after: bool) -> None:
     """Raise the failure of the fired fault for this phase (before or after the change), if any."""
     for fault in faults:
-        if fault.kind != "latency" and fault.after == after:
+        if fault.kind not in ("latency", "late") and fault.after == after:
             raise _failure(fault)
 
 

@@ -5,15 +5,26 @@ images-api.md. The checks run in Glance's order: request body, image lookup (404
 image's visibility, then policy (403), because clients see whichever fails first.
 """
 
+import hashlib
+import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from functools import cmp_to_key
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 from .state import CloudState, Image, Member, isotime, utcnow
-from .web import HttpError, Request, Response, glance_error, json_response, parse_json
+from .web import (
+    GlanceError,
+    HttpError,
+    Request,
+    Response,
+    glance_error,
+    json_response,
+    parse_json,
+)
 
 DEFAULT_LIMIT = 25  # Glance's limit_param_default
 MAX_LIMIT = 1000  # api_limit_max: larger limits are cut down silently (§3.1)
@@ -153,6 +164,13 @@ SCHEMAS = {
 }
 
 
+# The image schemas are Glance 33's own documents, as it serves them with its default
+# disk and container formats (saved from the conformance run's real Glance).
+_SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
+for _name in ("image", "images"):
+    SCHEMAS[_name] = json.loads((_SCHEMA_DIR / f"{_name}.json").read_text())
+
+
 def get_schema(name: str) -> Response:
     return json_response(200, SCHEMAS[name])
 
@@ -281,6 +299,76 @@ def patch_image(call: Call) -> Response:
     return json_response(200, image.to_json())
 
 
+def delete_image(call: Call) -> Response:
+    """Owner (member role) or admin; the members go with the image."""
+    image = _find_visible(call, call.image_id)
+    if image is None:
+        raise glance_error(404, f"Failed to find image {call.image_id} to delete")
+    if not call.caller.manages(image):
+        raise not_authorized("delete_image")
+    if image.protected:
+        raise glance_error(403, f"Image {image.id} is protected and cannot be deleted.")
+    call.state.delete_image(image.id)
+    return _empty_204()
+
+
+def upload_image_data(call: Call) -> Response:
+    """`PUT /v2/images/{id}/file`: a queued image takes its data once and becomes active."""
+    media_type = call.request.media_type or None
+    if media_type != "application/octet-stream":
+        raise GlanceError(
+            415,
+            "",
+            text=f"The request media type {media_type} is not supported by this server.\n"
+            f"<br /><br />\nInvalid content type {media_type}",
+        )
+    image = _visible_image_or_404(call)
+    if not call.caller.manages(image):
+        raise not_authorized("upload_image")
+    if image.status != "queued":
+        raise glance_error(
+            409, f"Image status transition from {image.status} to saving is not allowed"
+        )
+    data = call.request.body
+    size = len(data)
+    image = replace(
+        image,
+        status="active",
+        size=size,
+        # Glance computes the virtual size of formats it can read; raw is the data itself.
+        virtual_size=size if image.disk_format == "raw" else None,
+        checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
+        os_hash_value=hashlib.sha512(data).hexdigest(),
+        stores="fs",
+        updated_at=isotime(utcnow()),
+    )
+    call.state.save_image_data(image.id, data)
+    call.state.save_image(image)
+    return _empty_204()
+
+
+def download_image_data(call: Call) -> Response:
+    """`GET /v2/images/{id}/file`: the data, or 204 when the image has none (yet)."""
+    image = _visible_image_or_404(call)
+    if not call.caller.can_read:
+        raise glance_error(404, NOT_FOUND)
+    data = call.state.image_data(image.id)
+    if data is None:
+        return Response(204, b"")
+    headers = [
+        ("Content-Type", "application/octet-stream"),
+        ("Content-MD5", image.checksum or ""),
+        ("Content-Length", str(len(data))),
+    ]
+    return Response(200, data, headers)
+
+
+def _empty_204() -> Response:
+    return Response(
+        204, b"", [("Content-Type", "text/html; charset=UTF-8"), ("Content-Length", "0")]
+    )
+
+
 # Members
 
 
@@ -343,7 +431,7 @@ def delete_member(call: Call) -> Response:
     if not call.caller.manages(image):
         raise not_authorized("delete_member")  # a member cannot leave a share (row 46)
     call.state.delete_member(member)
-    return Response(204, b"", [("Content-Length", "0")])
+    return _empty_204()
 
 
 # Visibility rules (§2.10, §3.4)

@@ -255,7 +255,20 @@ def _keystone_catalog(call: IdentityCall) -> list[dict[str, Any]]:
         endpoint("compute", "public", region, f"{base}/{region.lower()}/compute/v2.1")
         for region in call.regions
     ]
+    # Keystone lists itself unversioned, in every region, so that a client working in any
+    # region finds it (e.g. the openstack CLI looking a project up).
+    identity_endpoints = [
+        endpoint("identity", interface, region, f"{base}/identity")
+        for region in call.regions
+        for interface in ("public", "internal", "admin")
+    ]
     return [
+        {
+            "type": "identity",
+            "name": "keystone",
+            "id": stable_id("service", "identity"),
+            "endpoints": identity_endpoints,
+        },
         {
             "type": "compute",
             "name": "nova",
@@ -279,6 +292,141 @@ def _is_default_domain(domain: Any) -> bool:
 
 def _keystone_bad_request(message: str) -> HttpError:
     return HttpError(400, {"error": {"code": 400, "title": "Bad Request", "message": message}})
+
+
+# Version discovery (keystoneauth reads these before it authenticates)
+
+_V3_MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.identity-v3+json"}]
+_V2_MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.identity-v2.0+json"}]
+
+
+def _v3_version(base_url: str) -> dict[str, Any]:
+    """Keystone's own v3 entry (keystone/api/discovery.py), at its current minor version."""
+    return {
+        "id": "v3.14",
+        "status": "stable",
+        "updated": "2020-04-07T00:00:00Z",
+        "links": [{"rel": "self", "href": f"{base_url}/identity/v3/"}],
+        "media-types": _V3_MEDIA,
+    }
+
+
+def _v2_version(base_url: str) -> dict[str, Any]:
+    """The v2.0 entry as Keystone listed it while it served v2.0 (Rackspace still does)."""
+    return {
+        "id": "v2.0",
+        "status": "deprecated",
+        "updated": "2016-08-04T00:00:00Z",
+        "links": [
+            {"rel": "self", "href": f"{base_url}/identity/v2.0/"},
+            {"rel": "describedby", "type": "text/html", "href": "https://docs.openstack.org/"},
+        ],
+        "media-types": _V2_MEDIA,
+    }
+
+
+def versions(call: IdentityCall) -> Response:
+    """`GET /identity`: 300 Multiple Choices, v3 first, with a Location to it."""
+    values = [_v3_version(call.base_url), _v2_version(call.base_url)]
+    location = [("Location", f"{call.base_url}/identity/v3/")]
+    return json_response(300, {"versions": {"values": values}}, location)
+
+
+def version_v3(call: IdentityCall) -> Response:
+    return json_response(200, {"version": _v3_version(call.base_url)})
+
+
+def version_v2(call: IdentityCall) -> Response:
+    return json_response(200, {"version": _v2_version(call.base_url)})
+
+
+# Keystone v3 projects, with Keystone's default policies for a project-scoped token:
+# listing projects needs admin (a project user gets 403 and clients fall back to the id they
+# were given); a project user may show only the project of its token.
+
+
+def list_projects(call: IdentityCall) -> Response:
+    token = _keystone_token_or_401(call)
+    if "admin" not in token.roles:
+        raise keystone_forbidden("identity:list_projects")
+    filters = {key: value for key, value in call.request.query if key in ("name", "domain_id")}
+    projects = [
+        _project(call, account)
+        for account in call.state.accounts()
+        if all(_project(call, account)[key] == value for key, value in filters.items())
+    ]
+    return _projects_response(call, projects)
+
+
+def get_project(call: IdentityCall, project_id: str) -> Response:
+    token = _keystone_token_or_401(call)
+    if "admin" not in token.roles and project_id != token.tenant_id:
+        raise keystone_forbidden("identity:get_project")
+    account = call.state.account(project_id)
+    if account is None:
+        raise _keystone_error(404, "Not Found", f"Could not find project: {project_id}.")
+    return json_response(200, {"project": _project(call, account)})
+
+
+def auth_projects(call: IdentityCall) -> Response:
+    """`GET /v3/auth/projects`: the projects the token's user has a role on (its own)."""
+    token = _keystone_token_or_401(call)
+    return _projects_response(call, _own_projects(call, token))
+
+
+def user_projects(call: IdentityCall, user_id: str) -> Response:
+    token = _keystone_token_or_401(call)
+    user = call.state.user(token.username)
+    if "admin" not in token.roles and (user is None or user.user_id != user_id):
+        raise keystone_forbidden("identity:list_user_projects")
+    owner = call.state.user_by_id(user_id)
+    if owner is None:
+        raise _keystone_error(404, "Not Found", f"Could not find user: {user_id}.")
+    account = call.state.account(owner.tenant_id)
+    return _projects_response(call, [_project(call, account)] if account else [])
+
+
+def _own_projects(call: IdentityCall, token: Token) -> list[dict[str, Any]]:
+    account = call.state.account(token.tenant_id)
+    return [_project(call, account)] if account else []
+
+
+def _projects_response(call: IdentityCall, projects: list[dict[str, Any]]) -> Response:
+    url = f"{call.base_url}{call.request.path}"
+    links = {"self": url, "previous": None, "next": None}
+    return json_response(200, {"projects": projects, "links": links})
+
+
+def _project(call: IdentityCall, account: Account) -> dict[str, Any]:
+    return {
+        "id": account.tenant_id,
+        "name": account.name,
+        "domain_id": DOMAIN["id"],
+        "description": "",
+        "enabled": True,
+        "parent_id": DOMAIN["id"],
+        "is_domain": False,
+        "tags": [],
+        "options": {},
+        "links": {"self": f"{call.base_url}/identity/v3/projects/{account.tenant_id}"},
+    }
+
+
+def _keystone_token_or_401(call: IdentityCall) -> Token:
+    value = call.request.headers.get("x-auth-token", "")
+    token = call.state.valid_token(value) if value else None
+    if token is None:
+        raise keystone_unauthorized()
+    return token
+
+
+def keystone_forbidden(action: str) -> HttpError:
+    message = f"You are not authorized to perform the requested action: {action}."
+    return _keystone_error(403, "Forbidden", message)
+
+
+def _keystone_error(status: int, title: str, message: str) -> HttpError:
+    return HttpError(status, {"error": {"code": status, "title": title, "message": message}})
 
 
 # Shared

@@ -13,22 +13,29 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-FAULT_KINDS = ("latency", "error", "rate_limit", "timeout", "reset")
+FAULT_KINDS = ("latency", "error", "rate_limit", "timeout", "reset", "late")
+# How long a `late` fault holds its change back when it gives no `seconds`.
+DEFAULT_LATE_SECONDS = 0.5
 ROUTES = (
     "identity_rackspace",
     "identity_keystone",
+    "identity_versions",
+    "identity_projects",
     "versions",
     "schema",
     "images_list",
     "image_get",
     "image_create",
     "image_patch",
+    "image_delete",
+    "image_upload",
+    "image_download",
     "members_list",
     "member_get",
     "member_create",
@@ -102,6 +109,10 @@ CREATE TABLE IF NOT EXISTS members (
     PRIMARY KEY (image_id, member_id)
 );
 CREATE INDEX IF NOT EXISTS members_member ON members (member_id);
+CREATE TABLE IF NOT EXISTS image_files (
+    image_id TEXT PRIMARY KEY,
+    data BLOB NOT NULL
+);
 CREATE TABLE IF NOT EXISTS faults (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     kind TEXT NOT NULL,
@@ -185,26 +196,34 @@ class Image:
     extra: dict[str, str]
     created_at: str
     updated_at: str
+    # Set by an upload; a seeded `active` image without data shows digests of its id.
+    checksum: str | None = None
+    os_hash_value: str | None = None
+    virtual_size: int | None = None
+    stores: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The image as Glance v2 shows it (base properties first, extra properties flat)."""
         active = self.status == "active"
-        return {
+        uploaded = self.checksum is not None
+        body = {
             "name": self.name,
             "disk_format": self.disk_format,
             "container_format": self.container_format,
             "visibility": self.visibility,
             "size": self.size,
-            "virtual_size": None,
+            "virtual_size": self.virtual_size,
             "status": self.status,
-            "checksum": _digest("md5", self.id) if active else None,
+            "checksum": self.checksum if uploaded else _digest("md5", self.id) if active else None,
             "protected": self.protected,
             "min_ram": self.min_ram,
             "min_disk": self.min_disk,
             "owner": self.owner,
             "os_hidden": False,
-            "os_hash_algo": "sha512" if active else None,
-            "os_hash_value": _digest("sha512", self.id) if active else None,
+            "os_hash_algo": "sha512" if active or uploaded else None,
+            "os_hash_value": (
+                self.os_hash_value if uploaded else _digest("sha512", self.id) if active else None
+            ),
             "id": self.id,
             "created_at": self.created_at,
             "updated_at": self.updated_at,
@@ -214,6 +233,9 @@ class Image:
             "file": f"/v2/images/{self.id}/file",
             "schema": "/v2/schemas/image",
         }
+        if self.stores:
+            body["stores"] = self.stores  # where the uploaded data is (Glance's `fs` store)
+        return body
 
 
 @dataclass(frozen=True)
@@ -264,6 +286,8 @@ class CloudState:
     def __init__(self, path: str = ":memory:") -> None:
         self.lock = threading.RLock()
         self._depth = 0
+        self._late: list[tuple[threading.Timer, Callable[[], None]]] = []
+        self._late_lock = threading.Lock()
         self._db = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None, timeout=10.0
         )
@@ -274,6 +298,9 @@ class CloudState:
                 self._db.execute("PRAGMA journal_mode = WAL")
             self._db.executescript(_SCHEMA)
             self._add_column("members", "deleted INTEGER NOT NULL DEFAULT 0")
+            for column in ("checksum TEXT", "os_hash_value TEXT", "virtual_size INTEGER"):
+                self._add_column("images", column)
+            self._add_column("images", "stores TEXT")
 
     def _add_column(self, table: str, column: str) -> None:
         """Bring a cloud file made by an older version up to date."""
@@ -369,6 +396,11 @@ class CloudState:
         with self.transaction() as db:
             row = db.execute("SELECT * FROM accounts WHERE tenant_id = ?", (tenant_id,)).fetchone()
         return Account(row["tenant_id"], row["name"]) if row else None
+
+    def accounts(self) -> list[Account]:
+        with self.transaction() as db:
+            rows = db.execute("SELECT * FROM accounts ORDER BY tenant_id").fetchall()
+        return [Account(row["tenant_id"], row["name"]) for row in rows]
 
     def account_named(self, name: str) -> Account | None:
         """An account by its tenant id or, failing that, its name (Keystone project names)."""
@@ -526,7 +558,8 @@ class CloudState:
             db.execute(
                 "INSERT INTO images (id, region, owner, name, status, visibility, size, "
                 "disk_format, container_format, protected, min_disk, min_ram, tags, extra, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "created_at, updated_at, checksum, os_hash_value, virtual_size, stores) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 _image_row(image),
             )
 
@@ -535,7 +568,8 @@ class CloudState:
             db.execute(
                 "UPDATE images SET region = ?, owner = ?, name = ?, status = ?, visibility = ?, "
                 "size = ?, disk_format = ?, container_format = ?, protected = ?, min_disk = ?, "
-                "min_ram = ?, tags = ?, extra = ?, created_at = ?, updated_at = ? WHERE id = ?",
+                "min_ram = ?, tags = ?, extra = ?, created_at = ?, updated_at = ?, checksum = ?, "
+                "os_hash_value = ?, virtual_size = ?, stores = ? WHERE id = ?",
                 (*_image_row(image)[1:], image.id),
             )
 
@@ -543,6 +577,28 @@ class CloudState:
         with self.transaction() as db:
             row = db.execute("SELECT * FROM images WHERE id = ?", (image_id,)).fetchone()
         return _image(row) if row else None
+
+    def delete_image(self, image_id: str) -> None:
+        """Remove an image with its data and its members (they go with it, as in Glance)."""
+        with self.transaction() as db:
+            db.execute("DELETE FROM members WHERE image_id = ?", (image_id,))
+            db.execute("DELETE FROM image_files WHERE image_id = ?", (image_id,))
+            db.execute("DELETE FROM images WHERE id = ?", (image_id,))
+
+    def save_image_data(self, image_id: str, data: bytes) -> None:
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO image_files (image_id, data) VALUES (?, ?) "
+                "ON CONFLICT (image_id) DO UPDATE SET data = excluded.data",
+                (image_id, data),
+            )
+
+    def image_data(self, image_id: str) -> bytes | None:
+        with self.transaction() as db:
+            row = db.execute(
+                "SELECT data FROM image_files WHERE image_id = ?", (image_id,)
+            ).fetchone()
+        return bytes(row["data"]) if row else None
 
     def images(self, region: str) -> list[Image]:
         with self.transaction() as db:
@@ -657,9 +713,14 @@ class CloudState:
 
         `after=True` applies the request's change first and fails afterwards. `times` is how
         often it fires before it removes itself (None: forever); `rate` the chance it fires.
+
+        `late`: the client's read times out at once and the change is not made yet; it is made
+        `seconds` later (default 0.5) on a timer, or at once by `apply_late()`.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"Unknown fault kind {kind!r}; use one of {FAULT_KINDS}.")
+        if kind == "late" and after:
+            raise ValueError("A late fault holds the change back; it cannot come after it.")
         if route is not None and route not in ROUTES:
             raise ValueError(f"Unknown route {route!r}; use one of {ROUTES}.")
         if not 0.0 <= rate <= 1.0:
@@ -726,6 +787,43 @@ class CloudState:
         else:
             db.execute("UPDATE faults SET times = times - 1 WHERE id = ?", (fault.id,))
 
+    # Late changes: requests a `late` fault held back after the client gave up.
+
+    def defer(self, change: Callable[[], None], seconds: float) -> None:
+        """Make `change` in `seconds` on a background timer, unless `apply_late()` comes first."""
+        entry: tuple[threading.Timer, Callable[[], None]]
+
+        def run() -> None:
+            with self._late_lock:
+                if entry not in self._late:
+                    return  # apply_late() made it already
+                self._late.remove(entry)
+            change()
+
+        timer = threading.Timer(seconds, run)
+        timer.daemon = True
+        entry = (timer, change)
+        with self._late_lock:
+            self._late.append(entry)
+        timer.start()
+
+    def late_pending(self) -> int:
+        """How many late changes are still waiting."""
+        with self._late_lock:
+            return len(self._late)
+
+    def apply_late(self) -> int:
+        """Make every waiting late change now, oldest first, and return how many there were.
+
+        Tests call it instead of sleeping: after it, the cloud is as if each timer had fired.
+        """
+        with self._late_lock:
+            waiting, self._late = self._late, []
+        for timer, change in waiting:
+            timer.cancel()
+            change()
+        return len(waiting)
+
     # Counters.
 
     def calls(self, route: str | None = None) -> int:
@@ -772,6 +870,10 @@ def _image(row: sqlite3.Row) -> Image:
         extra=json.loads(row["extra"]),
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        checksum=row["checksum"],
+        os_hash_value=row["os_hash_value"],
+        virtual_size=row["virtual_size"],
+        stores=row["stores"],
     )
 
 
@@ -793,6 +895,10 @@ def _image_row(image: Image) -> tuple[Any, ...]:
         json.dumps(image.extra, ensure_ascii=False),
         image.created_at,
         image.updated_at,
+        image.checksum,
+        image.os_hash_value,
+        image.virtual_size,
+        image.stores,
     )
 
 
