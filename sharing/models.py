@@ -210,7 +210,7 @@ class LedgerQuerySet(models.QuerySet):
 
 
 class LedgerEntry(models.Model):
-    """One action and its outcome, append-only (DESIGN.md §7; shaped like django-auditlog).
+    """One action and its outcome, append-only (docs/design.md, "The ledger"; shaped like django-auditlog).
 
     An attempt is saved with no outcome before the upstream call and completed after it, so a
     crash in between leaves a visible unresolved attempt for a later check to settle.

@@ -126,7 +126,7 @@ def access_requests(*, team: Team, status: str) -> QuerySet[AccessRequest]:
 def incoming_images(*, team: Team, region: str) -> list[tuple[Image, str]]:
     """Images other accounts shared with us, in every status: one list call per status.
 
-    `visibility=shared` also lists our own shared images (images-api.md §3.4), so those are
+    `visibility=shared` also lists our own shared images (docs/glance.md §3.4), so those are
     dropped; the list says nothing of our member status, hence one call per status.
     """
     client = client_for(team, region)

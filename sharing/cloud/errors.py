@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 import requests
 
 REQUEST_ID_HEADER = "x-openstack-request-id"
-# Glance's quota error (images-api.md §2.11); any other 413 is a rate limit (§4.4).
+# Glance's quota error (docs/glance.md §2.11); any other 413 is a rate limit (docs/glance.md §4.4).
 MEMBER_LIMIT_TEXT = "image member limit exceeded"
 _MAX_MESSAGE = 300
 
@@ -137,7 +137,7 @@ def _message_in(body: object) -> str:
 
 
 def _plain(text: str) -> str:
-    # Glance's messages end in literal "<br /><br />\n\n\n" (images-api.md §1).
+    # Glance's messages end in literal "<br /><br />\n\n\n" (docs/glance.md §1).
     text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
     text = " ".join(text.split())
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
