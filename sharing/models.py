@@ -210,7 +210,9 @@ class LedgerQuerySet(models.QuerySet):
 
 
 class LedgerEntry(models.Model):
-    """One action and its outcome, append-only (docs/design.md, "The ledger"; shaped like django-auditlog).
+    """One action and its outcome, append-only (docs/design.md, "The ledger").
+
+    Shaped like django-auditlog's log entry, but written explicitly by the services.
 
     An attempt is saved with no outcome before the upstream call and completed after it, so a
     crash in between leaves a visible unresolved attempt for a later check to settle.

@@ -268,7 +268,8 @@ def _versioned(identity_url: str, version: str) -> str:
 
 
 def _image_root(url: str) -> str:
-    """The image API root: a catalog URL without its trailing `/v2` or `/v2.x` (docs/glance.md §1)."""
+    """The image API root: a catalog URL without its trailing `/v2` or `/v2.x`
+    (docs/glance.md §1)."""
     return _IMAGE_API_VERSION.sub("", _text(url).rstrip("/"))
 
 
