@@ -171,14 +171,14 @@ def error_from_response(response: requests.Response) -> CloudError:
     status = response.status_code
     text = upstream_message(response)
     message = text or f"The cloud answered HTTP {status} {response.reason or ''}".strip() + "."
-    common = {"status": status, "request_id": request_id_of(response)}
+    request_id = request_id_of(response)
     if status == 413 and MEMBER_LIMIT_TEXT in text.lower():
-        return MemberLimitReached(message, **common)
+        return MemberLimitReached(message, status=status, request_id=request_id)
     if status in (413, 429):
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RateLimited(message, retry_after=retry_after, **common)
+        return RateLimited(message, retry_after=retry_after, status=status, request_id=request_id)
     if status >= 500:
-        return Unavailable(message, **common)
+        return Unavailable(message, status=status, request_id=request_id)
     error_class = {
         400: BadRequest,
         401: Unauthorized,
@@ -187,4 +187,4 @@ def error_from_response(response: requests.Response) -> CloudError:
         409: AlreadyMember,
         415: BadRequest,
     }.get(status, CloudError)
-    return error_class(message, **common)
+    return error_class(message, status=status, request_id=request_id)
