@@ -19,7 +19,14 @@ from urllib.parse import urlsplit
 from . import faults, glance, identity
 from .faults import FakeTimeout
 from .state import CloudState, version_tuple
-from .web import HttpError, Request, Response, glance_error, json_response
+from .web import (
+    HttpError,
+    Request,
+    Response,
+    glance_error,
+    json_response,
+    method_not_allowed,
+)
 
 StartResponse = Callable[..., Any]
 
@@ -129,11 +136,7 @@ class FakeCloudApp:
         if name is None:
             if route.needs_token:
                 self._caller(request)  # keystonemiddleware answers 401 before the router
-            raise glance_error(
-                405,
-                f"The method {request.method} is not allowed for this resource.",
-                [("Allow", ", ".join(route.methods))],
-            )
+            raise method_not_allowed(request.method, route.methods)
         fired = self.state.record_call(name)
         _sleep(faults.latency(fired, after=False))  # outside the lock: requests overlap
         late = faults.late_seconds(fired)

@@ -17,13 +17,13 @@ from urllib.parse import urlencode
 
 from .state import CloudState, Image, Member, isotime, utcnow
 from .web import (
-    GlanceError,
     HttpError,
     Request,
     Response,
     glance_error,
     json_response,
     parse_json,
+    unsupported_media_type,
 )
 
 DEFAULT_LIMIT = 25  # Glance's limit_param_default
@@ -281,10 +281,11 @@ def create_image(call: Call) -> Response:
 def patch_image(call: Call) -> Response:
     request = call.request
     if request.media_type != PATCH_MEDIA_TYPE:
-        raise glance_error(
-            415,
-            f"The request media type {request.media_type} is not supported by this server.",
-            [("Accept-Patch", PATCH_MEDIA_TYPE)],
+        accepted = f"application/openstack-images-v2.0-json-patch, {PATCH_MEDIA_TYPE}"
+        raise unsupported_media_type(
+            request.media_type or None,
+            f"Image PATCH expects Content-Type one of: {accepted}",
+            [("Accept-Patch", accepted)],
         )
     changes = _patch_operations(_json_body(request))
     image = _visible_image_or_404(call)
@@ -316,12 +317,7 @@ def upload_image_data(call: Call) -> Response:
     """`PUT /v2/images/{id}/file`: a queued image takes its data once and becomes active."""
     media_type = call.request.media_type or None
     if media_type != "application/octet-stream":
-        raise GlanceError(
-            415,
-            "",
-            text=f"The request media type {media_type} is not supported by this server.\n"
-            f"<br /><br />\nInvalid content type {media_type}",
-        )
+        raise unsupported_media_type(media_type, f"Invalid content type {media_type}")
     image = _visible_image_or_404(call)
     if not call.caller.manages(image):
         raise not_authorized("upload_image")
