@@ -6,8 +6,9 @@ member's status, the members listed, which images a list shows, and so on. Ids a
 differ between the targets, so nothing compares them: an image is known by its name, and ids in
 paths are placeholders (`{img}`) filled from what that target answered earlier.
 
-`expect` is the status real Glance 33 gave in reference/glance-observed.md (its row is in the
-title); run.py also checks the real server against it, which proves the set-up is the same.
+`expect` is the status real Glance 33 gave in the observed table of docs/builtin-cloud.md (its
+row is in the title); run.py also checks the real server against it, which proves the set-up is
+the same.
 
 The cast (projects are the same strings on both targets):
     a, b, c        tenant-a/b/c with roles member,reader
@@ -77,7 +78,7 @@ class Step:
     facets: tuple[str, ...] = ()
     save: str | None = None  # keep the created image's id under this name
     save_next: str | None = None  # keep the list's `next` link under this name
-    expect: int | None = None  # status in glance-observed.md
+    expect: int | None = None  # status in the observed table of docs/builtin-cloud.md
     tags: frozenset[str] = field(default_factory=frozenset)
 
 

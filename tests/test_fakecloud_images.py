@@ -1,4 +1,5 @@
-"""The built-in cloud's images API: list, paging, filters, get, create, patch (images-api §3)."""
+"""The built-in cloud's images API: list, paging, filters, get, create, patch, delete, data
+(docs/builtin-cloud.md §3)."""
 
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin

@@ -1,7 +1,7 @@
 """Glance Images API v2: images and members, with the codes and texts real Glance 33 sends.
 
-Row numbers in comments refer to ../shared/reference/glance-observed.md; sections (§) to
-images-api.md. The checks run in Glance's order: request body, image lookup (404), the
+Row numbers in comments refer to the observed table of docs/builtin-cloud.md, sections (§) to
+its Glance rules. The checks run in Glance's order: request body, image lookup (404), the
 image's visibility, then policy (403), because clients see whichever fails first.
 """
 

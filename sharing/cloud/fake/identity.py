@@ -1,4 +1,4 @@
-"""Identity: Rackspace Cloud Identity v2.0 and Keystone v3 token requests (images-api §4, §5)."""
+"""Identity: Rackspace Cloud Identity v2.0 and Keystone v3 (docs/builtin-cloud.md §4, §5)."""
 
 import hmac
 import json
