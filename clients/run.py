@@ -291,11 +291,11 @@ def openstack_cli(run: Run) -> Iterator[Observation]:
     yield Observation("owner removes the project", code, error)
     yield Observation("owner lists no members", *_triple(members()))
     code, _, error = osc("consumer", "image", "show", run.image_id)
-    yield Observation("consumer no longer sees the image", code, error)
+    yield Observation("consumer no longer sees the image", [code, error])
     code, _, error = osc("owner", "image", "delete", name, json_output=False)
     yield Observation("owner deletes the image", code, error)
     code, _, error = osc("owner", "image", "show", run.image_id)
-    yield Observation("the image is gone", code, error)
+    yield Observation("the image is gone", [code, error])
 
 
 def glance_cli(run: Run) -> Iterator[Observation]:
@@ -363,11 +363,11 @@ def glance_cli(run: Run) -> Iterator[Observation]:
     yield Observation("owner deletes the member", code, error)
     yield Observation("owner lists no members", *_triple(members()))
     code, _, error = glance("consumer", "image-show", run.image_id)
-    yield Observation("consumer no longer sees the image", code, error)
+    yield Observation("consumer no longer sees the image", [code, error])
     code, _, error = glance("owner", "image-delete", run.image_id)
     yield Observation("owner deletes the image", code, error)
     code, _, error = glance("owner", "image-show", run.image_id)
-    yield Observation("the image is gone", code, error)
+    yield Observation("the image is gone", [code, error])
 
 
 def openstacksdk(run: Run) -> Iterator[Observation]:
@@ -429,9 +429,9 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "consumer downloads the data": [0, True],
         "owner removes the project": 0,
         "owner lists no members": [0, []],
-        "consumer no longer sees the image": 1,
+        "consumer no longer sees the image": [1, "No Image found for {image}"],
         "owner deletes the image": 0,
-        "the image is gone": 1,
+        "the image is gone": [1, "No Image found for {image}"],
     },
     "glance": {
         "create image with data": [0, _expected_image()],
@@ -446,9 +446,12 @@ EXPECTED: dict[str, dict[str, Any]] = {
         "consumer downloads the data": [0, True],
         "owner deletes the member": 0,
         "owner lists no members": [0, []],
-        "consumer no longer sees the image": 1,
+        "consumer no longer sees the image": [
+            1,
+            "HTTP 404 Not Found: No image found with ID {image}",
+        ],
         "owner deletes the image": 0,
-        "the image is gone": 1,
+        "the image is gone": [1, "HTTP 404 Not Found: No image found with ID {image}"],
     },
     "openstacksdk": {
         "own project shown by the identity API": True,
