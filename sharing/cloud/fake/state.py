@@ -286,7 +286,7 @@ class CloudState:
     def __init__(self, path: str = ":memory:") -> None:
         self.lock = threading.RLock()
         self._depth = 0
-        self._late: list[tuple[threading.Timer, Callable[[], None]]] = []
+        self._late: list[tuple[threading.Timer, Callable[[], object]]] = []
         self._late_lock = threading.Lock()
         self._db = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None, timeout=10.0
@@ -789,9 +789,9 @@ class CloudState:
 
     # Late changes: requests a `late` fault held back after the client gave up.
 
-    def defer(self, change: Callable[[], None], seconds: float) -> None:
+    def defer(self, change: Callable[[], object], seconds: float) -> None:
         """Make `change` in `seconds` on a background timer, unless `apply_late()` comes first."""
-        entry: tuple[threading.Timer, Callable[[], None]]
+        entry: tuple[threading.Timer, Callable[[], object]]
 
         def run() -> None:
             with self._late_lock:
