@@ -53,6 +53,7 @@ class Account:
 class Target:
     name: str
     auth_url: str
+    image_url: str  # the image endpoint of the catalog, for a client given a token
     region: str
     password: str
     owner: Account
@@ -71,7 +72,7 @@ class Target:
             "OS_REGION_NAME": self.region,
             "OS_INTERFACE": "public",
             "OS_IDENTITY_API_VERSION": "3",
-            "OS_IMAGE_API_VERSION": "2",
+            # No OS_IMAGE_API_VERSION: glanceclient finds v2 from the versions and schemas.
         }
 
     def sdk_auth(self, account: Account) -> dict[str, Any]:
@@ -135,6 +136,7 @@ def builtin_cloud(workdir: Path) -> Iterator[Target]:
         yield Target(
             name="built-in",
             auth_url=f"{base_url}/identity",
+            image_url=f"{base_url}/iad/images",
             region="IAD",
             password="demo-cloud-password",
             owner=Account("acme-admin", "Acme", "100001"),
@@ -161,6 +163,7 @@ def real_glance() -> Iterator[Target]:
             yield Target(
                 name="glance",
                 auth_url=f"{front.base_url}/identity",
+                image_url=f"{front.base_url}/glance",
                 region=KEYSTONE_REGION,
                 password=SECRET,
                 owner=Account("tenant-a", "tenant-a", "tenant-a"),
@@ -202,13 +205,19 @@ class Run:
                 text = re.sub(rf"\b{re.escape(value)}\b", placeholder, text)
         return text
 
-    def run(self, who: str, program: str, *args: str) -> subprocess.CompletedProcess[str]:
+    def run(
+        self, who: str, program: str, *args: str, token: bool = False
+    ) -> subprocess.CompletedProcess[str]:
+        """`program` as the owner or the consumer: with its OS_* variables, or (token=True)
+        with only a token, as `glance --os-auth-token T --os-image-url URL` is used."""
         account = self.target.owner if who == "owner" else self.target.consumer
-        env = {
-            "PATH": f"{self.venv / 'bin'}:/usr/bin:/bin",
-            "HOME": str(self.workdir),
-            **self.target.env(account),
-        }
+        env = {"PATH": f"{self.venv / 'bin'}:/usr/bin:/bin", "HOME": str(self.workdir)}
+        if token:
+            issued = self.run(who, "openstack", "token", "issue", "-f", "value", "-c", "id")
+            args = ("--os-auth-token", issued.stdout.strip(), "--os-image-url",
+                    self.target.image_url, *args)  # fmt: skip
+        else:
+            env |= self.target.env(account)
         return subprocess.run(  # noqa: S603
             [str(self.venv / "bin" / program), *args],
             env=env,
@@ -336,6 +345,12 @@ def glance_cli(run: Run) -> Iterator[Observation]:
     image = _property_table(out) if code == 0 else None
     run.image_id = (image or {}).get("id", "")
     yield _image_observation("create image with data", code, image, error)
+    result = run.run("consumer", "glance", "image-show", run.image_id, token=True)
+    shown = _property_table(result.stdout) if result.returncode == 0 else {}
+    yield Observation(
+        "consumer shows the image with a token",
+        [result.returncode, shown.get("status") or run.error_text(result)],
+    )
     code, out, error = glance(
         "owner", "member-create", run.image_id, run.target.consumer.project_id
     )
@@ -349,6 +364,10 @@ def glance_cli(run: Run) -> Iterator[Observation]:
     yield Observation("consumer accepts", *_triple(member_update("accepted")))
     yield Observation(
         "consumer lists accepted images", *_triple(listed("--member-status", "accepted"))
+    )
+    result = run.run("consumer", "glance", "image-download", run.image_id, token=True)
+    yield Observation(
+        "consumer downloads with a token", [result.returncode, result.stdout.encode() == DATA]
     )
     yield Observation("consumer rejects", *_triple(member_update("rejected")))
     yield Observation(
@@ -435,11 +454,16 @@ EXPECTED: dict[str, dict[str, Any]] = {
     },
     "glance": {
         "create image with data": [0, _expected_image()],
+        "consumer shows the image with a token": [
+            1,
+            "HTTP 404 Not Found: No image found with ID {image}",
+        ],
         "member-create": [0, [["{consumer}", "pending"]]],
         "owner lists members": [0, [["{consumer}", "pending"]]],
         "consumer sees the pending offer": [0, True],
         "consumer accepts": [0, [["{consumer}", "accepted"]]],
         "consumer lists accepted images": [0, True],
+        "consumer downloads with a token": [0, True],
         "consumer rejects": [0, [["{consumer}", "rejected"]]],
         "consumer lists rejected offers": [0, True],
         "owner sees the rejection": [0, [["{consumer}", "rejected"]]],
