@@ -717,6 +717,26 @@ STEPS: list[Step] = [
         [{"op": "replace", "path": "/protected", "value": False}],
     ),
     delete_image("delete it now", "a", "protimg"),
+    create("create qcow2 image", "q2img", image("probe-qcow2", disk_format="qcow2")),
+    upload("upload raw bytes to the qcow2 image", "a", "q2img"),
+    Step(
+        "qcow2 image after the refused upload",
+        "a",
+        "GET",
+        "/v2/images/{q2img}",
+        facets=("image", "hashes"),
+    ),
+    download("download after the refused upload", "a", "q2img"),
+    upload("upload again after the refused upload", "a", "q2img"),
+    create("create vhd image", "vhdimg", image("probe-vhd", disk_format="vhd")),
+    upload("upload raw bytes to the vhd image", "a", "vhdimg"),
+    create("create image without formats", "nfimg", {"name": "probe-no-formats"}),
+    upload("upload to an image without formats", "a", "nfimg"),
+    create("create raw image for qcow2 bytes", "rawimg", image("probe-raw-qcow2")),
+    upload(
+        "upload qcow2 bytes to a raw image", "a", "rawimg", b"QFI\xfb\x00\x00\x00\x03" + bytes(1000)
+    ),
+    Step("raw image with qcow2 bytes", "a", "GET", "/v2/images/{rawimg}", facets=("hashes",)),
     delete_image("admin deletes A's image", "admin", "simg"),
     members("members of the image the admin deleted", "a", "simg"),
     # --- Error bodies: WebOb renders them by the Accept header
