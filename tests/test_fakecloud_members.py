@@ -1,4 +1,4 @@
-"""The built-in cloud's image members against real Glance 33 (reference/glance-observed.md).
+"""The built-in cloud's image members against real Glance 33 (docs/builtin-cloud.md).
 
 Each test names the rows it reproduces. Everything goes over HTTP through the adapter.
 """

@@ -1,7 +1,7 @@
 """Glance Images API v2: images and members, with the codes and texts real Glance 33 sends.
 
-Row numbers in comments refer to ../shared/reference/glance-observed.md; sections (§) to
-images-api.md. The checks run in Glance's order: request body, image lookup (404), the
+Row numbers in comments refer to the observed table of docs/builtin-cloud.md, sections (§) to
+its Glance rules. The checks run in Glance's order: request body, image lookup (404), the
 image's visibility, then policy (403), because clients see whichever fails first.
 """
 
@@ -17,13 +17,13 @@ from urllib.parse import urlencode
 
 from .state import CloudState, Image, Member, isotime, utcnow
 from .web import (
-    GlanceError,
     HttpError,
     Request,
     Response,
     glance_error,
     json_response,
     parse_json,
+    unsupported_media_type,
 )
 
 DEFAULT_LIMIT = 25  # Glance's limit_param_default
@@ -281,10 +281,11 @@ def create_image(call: Call) -> Response:
 def patch_image(call: Call) -> Response:
     request = call.request
     if request.media_type != PATCH_MEDIA_TYPE:
-        raise glance_error(
-            415,
-            f"The request media type {request.media_type} is not supported by this server.",
-            [("Accept-Patch", PATCH_MEDIA_TYPE)],
+        accepted = f"application/openstack-images-v2.0-json-patch, {PATCH_MEDIA_TYPE}"
+        raise unsupported_media_type(
+            request.media_type or None,
+            f"Image PATCH expects Content-Type one of: {accepted}",
+            [("Accept-Patch", accepted)],
         )
     changes = _patch_operations(_json_body(request))
     image = _visible_image_or_404(call)
@@ -316,12 +317,7 @@ def upload_image_data(call: Call) -> Response:
     """`PUT /v2/images/{id}/file`: a queued image takes its data once and becomes active."""
     media_type = call.request.media_type or None
     if media_type != "application/octet-stream":
-        raise GlanceError(
-            415,
-            "",
-            text=f"The request media type {media_type} is not supported by this server.\n"
-            f"<br /><br />\nInvalid content type {media_type}",
-        )
+        raise unsupported_media_type(media_type, f"Invalid content type {media_type}")
     image = _visible_image_or_404(call)
     if not call.caller.manages(image):
         raise not_authorized("upload_image")
@@ -329,22 +325,64 @@ def upload_image_data(call: Call) -> Response:
         raise glance_error(
             409, f"Image status transition from {image.status} to saving is not allowed"
         )
+    if call.state.image_data(image.id) is not None:
+        # A queued image that kept the data of a refused upload (below): Glance 33 fails.
+        raise glance_error(500, SERVER_ERROR)
+    if image.disk_format is None or image.container_format is None:
+        raise glance_error(
+            400, "Properties disk_format, container_format must be set prior to saving data."
+        )
     data = call.request.body
-    size = len(data)
-    image = replace(
+    stored = replace(
         image,
-        status="active",
-        size=size,
-        # Glance computes the virtual size of formats it can read; raw is the data itself.
-        virtual_size=size if image.disk_format == "raw" else None,
         checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
         os_hash_value=hashlib.sha512(data).hexdigest(),
         stores="fs",
-        updated_at=isotime(utcnow()),
     )
     call.state.save_image_data(image.id, data)
-    call.state.save_image(image)
+    detected = detect_disk_format(data)
+    if image.disk_format in INSPECTED_FORMATS and detected != image.disk_format:
+        # Glance 33 inspects the data after storing it: the image stays queued, yet keeps the
+        # data, its hashes and store (conformance run). Answered, not raised, so that this
+        # request's changes are kept.
+        call.state.save_image(stored)
+        error = unsupported_media_type(
+            "application/octet-stream",
+            f"Image disk_format {image.disk_format} does not match stream data {detected}",
+        )
+        return error.response(call.request.headers.get("accept"))
+    size = len(data)
+    call.state.save_image(
+        replace(
+            stored,
+            status="active",
+            size=size,
+            # Glance computes the virtual size of formats it reads; raw is the data itself.
+            virtual_size=size if image.disk_format == "raw" else None,
+            updated_at=isotime(utcnow()),
+        )
+    )
     return _empty_204()
+
+
+# Disk formats Glance 33 checks uploaded data against, and how each starts (its magic bytes).
+INSPECTED_FORMATS = ("qcow2", "vhd", "vhdx", "vmdk", "vdi", "iso")
+_MAGIC: tuple[tuple[str, int, bytes], ...] = (
+    ("qcow2", 0, b"QFI\xfb"),
+    ("vhdx", 0, b"vhdxfile"),
+    ("vhd", 0, b"conectix"),
+    ("vmdk", 0, b"KDMV"),
+    ("vdi", 0x40, b"\x7f\x10\xda\xbe"),
+    ("iso", 0x8001, b"CD001"),
+)
+
+
+def detect_disk_format(data: bytes) -> str:
+    """The format the data is in, by its magic bytes; `raw` when none matches."""
+    for name, offset, magic in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            return name
+    return "raw"
 
 
 def download_image_data(call: Call) -> Response:
