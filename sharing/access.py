@@ -1,4 +1,5 @@
-"""Who may see and do what in a team. Every team view goes through `team_for`."""
+"""Who may see and do what in a team. Every team view goes through `team_for`, every API
+endpoint through `membership_of` with its token's user."""
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
@@ -11,10 +12,12 @@ def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Member
 
     Not a member: 404, so a team's existence does not leak. Role too low: 403.
     """
+    return membership_of(request.user.pk, slug, role)
+
+
+def membership_of(user_id: int | None, slug: str, role: str = Role.VIEWER) -> Membership:
     membership = (
-        Membership.objects.select_related("team")
-        .filter(user_id=request.user.pk, team__slug=slug)
-        .first()
+        Membership.objects.select_related("team").filter(user_id=user_id, team__slug=slug).first()
     )
     if membership is None:
         raise Http404("No such team.")

@@ -111,6 +111,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "ninja",  # the automation API: its docs page and static files
     "sharing",
 ]
 
@@ -252,6 +253,9 @@ SECURE_CSP = {
 # exact with Redis or Memcached as CACHE_URL, approximate with the database cache).
 OUTSIDE_REQUEST_RATE_PER_ADDRESS = env.str("OUTSIDE_REQUEST_RATE_PER_ADDRESS", default="5/h")
 OUTSIDE_REQUEST_RATE_PER_LINK = env.str("OUTSIDE_REQUEST_RATE_PER_LINK", default="50/h")
+
+# The automation API (/api/v1/): calls per token (django-ratelimit, like the request link).
+API_RATE_PER_TOKEN = env.str("API_RATE_PER_TOKEN", default="300/m")
 
 # The cloud client.
 CLOUD_CONNECT_TIMEOUT = env_float("CLOUD_CONNECT_TIMEOUT", 5.0)

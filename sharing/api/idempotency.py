@@ -1,0 +1,114 @@
+"""`Idempotency-Key` on mutations: a repeat with the same key and request gets the first
+answer, and the work (and its cloud calls) happens once.
+
+The key is claimed by inserting a row before the work starts; the database's unique
+constraint on (token, key) makes exactly one of two concurrent requests the owner. The other
+gets a 409 while the first is still working (as the IETF draft on the header says), and the
+stored answer afterwards. Answers are kept for KEEP; a key used again with a different method,
+path or body is a 409.
+"""
+
+import hashlib
+from collections.abc import Callable
+from datetime import timedelta
+
+from django.db import IntegrityError, transaction
+from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
+
+from sharing.cloud import CloudError
+from sharing.models import ApiToken, IdempotencyRecord
+from sharing.services import ApplicationError
+
+from .problems import cloud_problem, invalid, problem, rule_problem
+
+HEADER = "Idempotency-Key"
+KEEP = timedelta(hours=24)
+MAX_KEY_LENGTH = 255
+
+
+def idempotent(request: HttpRequest, work: Callable[[], HttpResponse]) -> HttpResponse:
+    """Run `work` once per token and key. Our own errors become problems inside, so a failure
+    is an answer like any other and is repeated, not retried, for the same key."""
+    key = request.headers.get(HEADER)
+    if key is None:
+        return _answer(work)
+    if not key.strip() or len(key) > MAX_KEY_LENGTH:
+        return invalid({HEADER: [f"Between 1 and {MAX_KEY_LENGTH} characters."]})
+    token: ApiToken = request.auth  # type: ignore[attr-defined]
+    fingerprint = _fingerprint(request)
+    record, claimed = _claim(token, key, fingerprint)
+    if not claimed:
+        return _repeat(record, fingerprint)
+    answered = False
+    try:
+        response = _answer(work)
+        IdempotencyRecord.objects.filter(pk=record.pk).update(
+            status_code=response.status_code,
+            body=response.content.decode(),
+            content_type=response["Content-Type"],
+        )
+        answered = True
+        return response
+    finally:
+        if not answered:
+            # A bug stopped the work: free the key, so the request can be sent again.
+            IdempotencyRecord.objects.filter(pk=record.pk).delete()
+
+
+def _answer(work: Callable[[], HttpResponse]) -> HttpResponse:
+    try:
+        return work()
+    except ApplicationError as error:
+        return rule_problem(error)
+    except CloudError as error:
+        return cloud_problem(error)
+
+
+def _fingerprint(request: HttpRequest) -> str:
+    digest = hashlib.sha256()
+    for part in (request.method or "", request.get_full_path()):
+        digest.update(part.encode() + b"\n")
+    digest.update(request.body)
+    return digest.hexdigest()
+
+
+def _claim(token: ApiToken, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
+    """The new record (claimed) or the one already there."""
+    IdempotencyRecord.objects.filter(token=token, created_at__lt=timezone.now() - KEEP).delete()
+    while True:
+        try:
+            with transaction.atomic():
+                record = IdempotencyRecord.objects.create(
+                    token=token, key=key, fingerprint=fingerprint
+                )
+            return record, True
+        except IntegrityError:
+            found = IdempotencyRecord.objects.filter(token=token, key=key).first()
+            if found is not None:
+                return found, False
+            # Freed in between by a failed first attempt: claim it again.
+
+
+def _repeat(record: IdempotencyRecord, fingerprint: str) -> HttpResponse:
+    if record.fingerprint != fingerprint:
+        return problem(
+            409,
+            f"This {HEADER} was used for a different request; use a new key for a new request.",
+            kind="idempotency-key-reused",
+            title="Idempotency key reused",
+        )
+    if record.status_code is None:
+        response = problem(
+            409,
+            f"A request with this {HEADER} is still being processed; repeat it in a moment.",
+            kind="idempotency-in-progress",
+            title="Request in progress",
+        )
+        response["Retry-After"] = "1"
+        return response
+    response = HttpResponse(
+        record.body, status=record.status_code, content_type=record.content_type
+    )
+    response["Idempotent-Replayed"] = "true"
+    return response
