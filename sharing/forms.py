@@ -306,7 +306,10 @@ class ApiTokenForm(forms.Form):
         max_length=100, help_text="What uses it, e.g. “packer pipeline”: shown in the list."
     )
     expires_at = forms.DateField(
-        label="Expires", required=False, widget=DateInput, help_text="Optional; the day it stops."
+        label="Expires",
+        required=False,
+        widget=DateInput,
+        help_text="It stops working at the end of this day.",
     )
 
     def clean_expires_at(self) -> datetime | None:
