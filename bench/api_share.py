@@ -6,7 +6,8 @@ client in-process (the whole stack: middleware, django-ninja's routing and parsi
 check and rate limit, the form validation, the Idempotency-Key claim when sent, the JSON
 answer). The built-in cloud is wired in-process as in tests/conftest.py, without latency and
 then with a latency fault on `member_create`; the database is a migrated temporary SQLite file
-(or --database-url). The ratio is API time / service time (medians).
+(or --database-url). The ratio is API time / service time, of the medians and of the minima
+(the machine may be shared: the fastest run of each has the least interference).
 
     .venv/bin/python bench/api_share.py [--tenants 20] [--reps 15] [--latency 0.1]
 """
@@ -99,9 +100,8 @@ def main() -> int:
         print(f"member_create latency {latency * 1000:.0f} ms:")
         for name, values in samples.items():
             ratio, best = _setup.median(values) / service, min(values) / fastest
-            print(
-                f"  {name:8} {_setup.summary(values):>48}   ratio {ratio:.2f}x (of minima {best:.2f}x)"
-            )
+            summary = _setup.summary(values)
+            print(f"  {name:8} {summary:>48}   ratio {ratio:.2f}x (of minima {best:.2f}x)")
         overhead = _setup.median(samples["api"]) - service
         print(f"  API overhead over the service (medians): {overhead * 1000:+.1f} ms")
     return 0
