@@ -69,15 +69,26 @@ def test_the_same_key_on_another_path_is_a_409_problem(secret, cloud, image_id):
     assert response.status_code == 409
 
 
-def test_a_failed_answer_is_repeated_too_not_retried(secret, cloud, image_id):
+def test_a_failure_the_cloud_will_not_fix_is_repeated_not_retried(secret, cloud, image_id):
     api = ApiClient(secret)
-    cloud.add_fault("error", route="member_create", status=503, times=1)
+    cloud.add_fault("error", route="member_create", status=403, times=1)
     first = share(api, image_id, [GLOBEX])
     again = share(api, image_id, [GLOBEX])
-    assert first.status_code == again.status_code == 503
+    assert first.status_code == again.status_code == 502
     assert again.content == first.content
     assert cloud.calls("member_create") == 1
-    assert share(api, image_id, [GLOBEX], key="build-42-retry").status_code == 200
+
+
+def test_a_503_frees_the_key_so_the_retry_does_the_work(secret, cloud, image_id):
+    api = ApiClient(secret)
+    cloud.add_fault("error", route="member_create", status=503, times=1)
+    assert share(api, image_id, [GLOBEX]).status_code == 503
+    retry = share(api, image_id, [GLOBEX])
+    assert retry.status_code == 200
+    assert "Idempotent-Replayed" not in retry
+    assert cloud.calls("member_create") == 2
+    assert cloud.member_status(image_id, GLOBEX) == "pending"
+    assert share(api, image_id, [GLOBEX]).content == retry.content
 
 
 def test_keys_belong_to_one_token(team, alice, cloud, image_id):

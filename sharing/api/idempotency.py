@@ -4,8 +4,8 @@ answer, and the work (and its cloud calls) happens once.
 The key is claimed by inserting a row before the work starts; the database's unique
 constraint on (token, key) makes exactly one of two concurrent requests the owner. The other
 gets a 409 while the first is still working (as the IETF draft on the header says), and the
-stored answer afterwards. Answers are kept for KEEP; a key used again with a different method,
-path or body is a 409.
+stored answer afterwards. Answers are kept for KEEP, except a 503 (try again later), which frees
+the key for the retry; a key used again with a different method, path or body is a 409.
 """
 
 import hashlib
@@ -25,11 +25,14 @@ from .problems import cloud_problem, invalid, problem, rule_problem
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=24)
 MAX_KEY_LENGTH = 255
+# Answers that tell the client to try again: not kept, or the retry would get them forever.
+RETRY_STATUSES = {503}
 
 
 def idempotent(request: HttpRequest, work: Callable[[], HttpResponse]) -> HttpResponse:
     """Run `work` once per token and key. Our own errors become problems inside, so a failure
-    is an answer like any other and is repeated, not retried, for the same key."""
+    is an answer like any other and is repeated, not retried, for the same key; except a 503,
+    whose point is that the client tries again."""
     key = request.headers.get(HEADER)
     if key is None:
         return _answer(work)
@@ -43,16 +46,19 @@ def idempotent(request: HttpRequest, work: Callable[[], HttpResponse]) -> HttpRe
     answered = False
     try:
         response = _answer(work)
-        IdempotencyRecord.objects.filter(pk=record.pk).update(
-            status_code=response.status_code,
-            body=response.content.decode(),
-            content_type=response["Content-Type"],
-        )
-        answered = True
+        if response.status_code not in RETRY_STATUSES:
+            IdempotencyRecord.objects.filter(pk=record.pk).update(
+                status_code=response.status_code,
+                body=response.content.decode(),
+                content_type=response["Content-Type"],
+            )
+            answered = True
         return response
     finally:
         if not answered:
-            # A bug stopped the work: free the key, so the request can be sent again.
+            # "Try again later", or a bug stopped the work: free the key, so that sending the
+            # same request again does the work again. Every mutation here is safe to repeat
+            # (a tenant already a member is reported as such, a member already gone as 404).
             IdempotencyRecord.objects.filter(pk=record.pk).delete()
 
 
