@@ -144,3 +144,12 @@ def test_create_api_token_refuses_unknown_teams_users_and_outsiders(
     with pytest.raises(CommandError, match=message):
         call_command("create_api_token", team_slug, username, stdout=io.StringIO())
     assert not ApiToken.objects.exists()
+
+
+@pytest.mark.parametrize("value", ["lots", "0/m", "10/week"])
+def test_a_bad_rate_stops_start_up_naming_the_variable(value):
+    from .test_settings import PRODUCTION, load_settings
+
+    result = load_settings(**{**PRODUCTION, "API_RATE_PER_TOKEN": value})
+    assert result.returncode != 0
+    assert "API_RATE_PER_TOKEN" in result.stderr.splitlines()[-1]
