@@ -153,3 +153,21 @@ def test_a_bad_rate_stops_start_up_naming_the_variable(value):
     result = load_settings(**{**PRODUCTION, "API_RATE_PER_TOKEN": value})
     assert result.returncode != 0
     assert "API_RATE_PER_TOKEN" in result.stderr.splitlines()[-1]
+
+
+def test_a_browser_session_is_no_api_credential(client, alice, team, cloud):
+    client.force_login(alice)
+    response = client.get(IMAGES)
+    assert response.status_code == 401
+
+
+def test_a_token_needs_no_csrf_token(alice, team, cloud):
+    from django.test import Client
+
+    api = Client(
+        enforce_csrf_checks=True, headers={"Authorization": f"Bearer {token_for(alice, team)}"}
+    )
+    response = api.post(
+        "/api/v1/teams/acme/requests/", {"image_id": "x"}, content_type="application/json"
+    )
+    assert response.status_code == 400  # validated, not refused for CSRF

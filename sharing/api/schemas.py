@@ -6,22 +6,6 @@ from typing import Literal
 from ninja import Field, Schema
 
 
-class Problem(Schema):
-    """RFC 9457 problem details; more members may follow (`errors`, `request_id`...)."""
-
-    type: str = Field(examples=["about:blank"])
-    title: str
-    status: int
-    detail: str
-    errors: dict[str, list[str]] | None = Field(None, description="400: messages per field")
-    request_id: str | None = Field(None, description="the cloud's x-openstack-request-id")
-    upstream_status: int | None = Field(None, description="the cloud's HTTP status")
-
-
-PROBLEMS: dict[int, type[Schema]] = {code: Problem for code in (400, 401, 403, 404, 409, 429)}
-CLOUD_PROBLEMS: dict[int, type[Schema]] = {**PROBLEMS, 502: Problem, 503: Problem}
-
-
 class ImageOut(Schema):
     id: str
     name: str | None
@@ -179,3 +163,22 @@ class HistoryFilters(Schema):
     channel: str | None = Field(None, description="web, api or system")
     since: str | None = Field(None, description="YYYY-MM-DD")
     until: str | None = Field(None, description="YYYY-MM-DD")
+
+
+class Problem(Schema):
+    """RFC 9457 problem details; more members may follow (`errors`, `request_id`...)."""
+
+    type: str = Field(examples=["about:blank"])
+    title: str
+    status: int
+    detail: str
+    errors: dict[str, list[str]] | None = Field(None, description="400: messages per field")
+    request_id: str | None = Field(None, description="the cloud's x-openstack-request-id")
+    upstream_status: int | None = Field(None, description="the cloud's HTTP status")
+    outcome: str | None = Field(None, description="a cloud failure: failed, or unknown")
+    results: list[ShareResult] | None = Field(None, description="a share: every tenant's result")
+    refused: list[TenantError] | None = Field(None, description="tenants without a request")
+
+
+PROBLEMS: dict[int, type[Schema]] = {code: Problem for code in (400, 401, 403, 404, 409, 429)}
+CLOUD_PROBLEMS: dict[int, type[Schema]] = {**PROBLEMS, 502: Problem, 503: Problem}
