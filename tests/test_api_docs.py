@@ -35,6 +35,8 @@ def test_the_schema_is_openapi_3_and_lists_every_endpoint(client, db):
     assert {"200", "202", "400", "401", "403", "404", "409", "429", "502", "503"} <= set(
         share["responses"]
     )
+    assert list(share["responses"]["503"]["content"]) == ["application/problem+json"]
+    assert list(share["responses"]["200"]["content"]) == ["application/json"]
 
 
 def test_every_operation_says_what_it_does(db):

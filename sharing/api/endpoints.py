@@ -8,6 +8,7 @@ through `idempotent`, so a repeated `Idempotency-Key` gets the first answer.
 
 import functools
 from collections.abc import Callable
+from typing import Any
 
 from django.forms import Form
 from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
@@ -15,6 +16,7 @@ from django.shortcuts import get_object_or_404
 from django.urls import URLPattern
 from ninja import NinjaAPI, Query, Schema
 from ninja.openapi.docs import Swagger
+from ninja.openapi.schema import OpenAPISchema
 
 from sharing import selectors, services
 from sharing.cloud import CloudError
@@ -26,9 +28,24 @@ from sharing.wording import error_text
 from . import schemas as s
 from .auth import TokenAuth, member
 from .idempotency import idempotent
-from .problems import cloud_problem, cloud_status, install, invalid, problem
+from .problems import CONTENT_TYPE, cloud_problem, cloud_status, install, invalid, problem
 
-api = NinjaAPI(
+
+class ProblemsApi(NinjaAPI):
+    """django-ninja's API, whose schema says that errors are `application/problem+json`."""
+
+    def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
+        schema = super().get_openapi_schema(**kwargs)
+        for item in schema["paths"].values():
+            for operation in item.values():
+                for code, answer in operation.get("responses", {}).items():
+                    content = answer.get("content", {})
+                    if str(code)[0] in "45" and "application/json" in content:
+                        content[CONTENT_TYPE] = content.pop("application/json")
+        return schema
+
+
+api = ProblemsApi(
     title="Image sharing dashboard API",
     version="1",
     description=(
