@@ -13,6 +13,7 @@ then with a latency fault on `member_create`; the database is a migrated tempora
 """
 
 import argparse
+import atexit
 import itertools
 import os
 import sys
@@ -26,10 +27,15 @@ def main() -> int:
     parser.add_argument("--tenants", type=int, default=20)
     parser.add_argument("--reps", type=int, default=15, help="timed runs of each, per latency")
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per member_create")
-    parser.add_argument("--database-url", help="default: a temporary SQLite file")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL scratch database (dropped); default: SQLite file"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("API_RATE_PER_TOKEN", "1000000/m")  # measure the work, not the limit
+    if args.database_url:  # a scratch PostgreSQL database, made afresh and dropped at the end
+        _setup.pg_ensure_database(args.database_url, fresh=True)
+        atexit.register(_setup.pg_drop_database, args.database_url)
     _setup.configure(args.database_url or _setup.sqlite_temp_url())
     _setup.header(f"api_share: one image shared with {args.tenants} tenants, API vs service")
 
