@@ -43,4 +43,4 @@ def member(request: HttpRequest, team: str, role: str = Role.VIEWER) -> Membersh
     token: ApiToken = request.auth  # type: ignore[attr-defined]
     if token.team.slug != team:
         raise Http404("No such team for this token.")
-    return membership_of(token.user_id, team, role)
+    return membership_of(token.user, team, role)
