@@ -84,7 +84,7 @@ def test_the_page_lists_only_ones_own_tokens_and_is_404_for_outsiders(client, al
     assert client.get("/t/acme/settings/tokens/").status_code == 404
 
 
-def test_the_user_menu_links_to_the_tokens_page(client, carol):
+def test_the_user_menu_links_to_the_tokens_page(client, carol, cloud):
     client.force_login(carol)
     assert 'href="/t/acme/settings/tokens/"' in client.get("/t/acme/images/").text
 
