@@ -100,7 +100,7 @@ def _region(team: Team, region: str | None) -> str:
 
 def _form_errors(form: Form, names: dict[str, str]) -> HttpResponse:
     errors = {
-        ("body" if field == "__all__" else names.get(field, field)): list(messages)
+        ("body" if field == "__all__" else names.get(field, field)): [str(m) for m in messages]
         for field, messages in form.errors.items()
     }
     return invalid(errors)
@@ -276,12 +276,13 @@ def revoke(
     region: str | None = None,
     note: str = "",
 ):
-    found_team = member(request, team, Role.ADMIN).team
+    membership = member(request, team, Role.ADMIN)
+    found_team = membership.team
 
     def work() -> HttpResponse:
         with services.channel(Channel.API):
             services.share_revoke(
-                team=found_team, actor=request.auth.user, region=_region(found_team, region),
+                team=found_team, actor=membership.user, region=_region(found_team, region),
                 image_id=image_id, tenant=tenant, note=note[:2000],
             )  # fmt: skip
         message = f"Revoked: {tenant} can no longer use this image."
@@ -321,12 +322,13 @@ def incoming_set(
     payload: s.IncomingIn,
     region: str | None = None,
 ):
-    found_team = member(request, team, Role.ADMIN).team
+    membership = member(request, team, Role.ADMIN)
+    found_team = membership.team
 
     def work() -> HttpResponse:
         with services.channel(Channel.API):
             image, result = services.incoming_set_status(
-                team=found_team, actor=request.auth.user, region=_region(found_team, region),
+                team=found_team, actor=membership.user, region=_region(found_team, region),
                 image_id=image_id, status=payload.status,
             )  # fmt: skip
         answer = {

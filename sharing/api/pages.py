@@ -19,16 +19,17 @@ from sharing.models import ApiToken
 def tokens(request: HttpRequest, team_slug: str) -> HttpResponse:
     """The list and the form. A new token is shown in the answer to the POST, once: it is not
     kept anywhere it could be shown again (not even in a message cookie)."""
-    team = team_for(request, team_slug).team
+    membership = team_for(request, team_slug)
+    team = membership.team
     form = ApiTokenForm(request.POST or None)
     secret = ""
     if request.method == "POST" and form.is_valid():
         _, secret = services.api_token_create(
-            user=request.user, team=team, name=form.cleaned_data["name"],
+            user=membership.user, team=team, name=form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
         )  # fmt: skip
         form = ApiTokenForm()
-    listed = ApiToken.objects.filter(user_id=request.user.pk, team=team)
+    listed = ApiToken.objects.filter(user_id=membership.user_id, team=team)
     context = {"form": form, "tokens": listed, "secret": secret}
     return render(request, "sharing/tokens.html", context)
 
@@ -36,8 +37,9 @@ def tokens(request: HttpRequest, team_slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
-    team = team_for(request, team_slug).team
-    token = get_object_or_404(ApiToken, pk=pk, team=team, user_id=request.user.pk)
+    membership = team_for(request, team_slug)
+    team = membership.team
+    token = get_object_or_404(ApiToken, pk=pk, team=team, user_id=membership.user_id)
     services.api_token_revoke(token=token)
     messages.success(request, f"Token “{token.name}” revoked: it no longer works.")
     return redirect("api_tokens", team_slug=team.slug)

@@ -4,7 +4,7 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.utils import timezone
 
 from sharing.models import ApiToken, Membership, Team
@@ -23,7 +23,7 @@ def token_digest(secret: str) -> str:
 
 
 def api_token_create(
-    *, user: AbstractBaseUser, team: Team, name: str, expires_at: datetime | None = None
+    *, user: User, team: Team, name: str, expires_at: datetime | None = None
 ) -> tuple[ApiToken, str]:
     """A new token for a member of the team; returns it with its secret, which is not kept."""
     if not Membership.objects.filter(user_id=user.pk, team=team).exists():
