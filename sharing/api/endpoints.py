@@ -11,8 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
-from django.shortcuts import get_object_or_404
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern
 from ninja import NinjaAPI, Query, Schema
 from ninja.openapi.docs import Swagger
@@ -365,9 +364,14 @@ def _request_out(found: AccessRequest) -> dict:
 
 
 def _access_request(membership: Membership, pk: int) -> AccessRequest:
-    return get_object_or_404(
-        AccessRequest.objects.select_related("team", "decided_by"), team=membership.team, pk=pk
+    found = (
+        AccessRequest.objects.select_related("team", "decided_by")
+        .filter(team=membership.team, pk=pk)
+        .first()
     )
+    if found is None:
+        raise Http404(f"This team has no access request #{pk}.")
+    return found
 
 
 @api.get(
