@@ -110,6 +110,19 @@ def test_answers_are_kept_for_a_day_and_then_the_key_is_free(secret, cloud, imag
     assert cloud.calls("member_create") == 2
 
 
+def test_a_claim_left_by_a_request_that_died_is_freed_after_ten_minutes(secret, cloud, image_id):
+    api = ApiClient(secret)
+    share(api, image_id, [GLOBEX])
+    IdempotencyRecord.objects.update(status_code=None, body="")  # as if it died mid-request
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(minutes=9))
+    assert share(api, image_id, [GLOBEX]).status_code == 409
+    IdempotencyRecord.objects.update(created_at=timezone.now() - timedelta(minutes=11))
+    again = share(api, image_id, [GLOBEX])
+    assert again.status_code == 200
+    assert again.json()["results"][0]["created"] is False  # the retry did the work: a repeat
+    assert cloud.calls("member_create") == 2
+
+
 def test_a_key_must_be_short(secret, image_id):
     response = share(ApiClient(secret), image_id, [GLOBEX], key="k" * 256)
     assert response.status_code == 400

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
@@ -24,6 +25,9 @@ from .problems import cloud_problem, invalid, problem, rule_problem
 
 HEADER = "Idempotency-Key"
 KEEP = timedelta(hours=24)
+# A claim still without an answer after this was left by a process that died mid-request
+# (requests end long before: a worker's timeout is seconds): its key is free again.
+ABANDONED = timedelta(minutes=10)
 MAX_KEY_LENGTH = 255
 # Answers that tell the client to try again: not kept, or the retry would get them forever.
 RETRY_STATUSES = {503}
@@ -81,7 +85,10 @@ def _fingerprint(request: HttpRequest) -> str:
 
 def _claim(token: ApiToken, key: str, fingerprint: str) -> tuple[IdempotencyRecord, bool]:
     """The new record (claimed) or the one already there."""
-    IdempotencyRecord.objects.filter(token=token, created_at__lt=timezone.now() - KEEP).delete()
+    now = timezone.now()
+    IdempotencyRecord.objects.filter(token=token).filter(
+        Q(created_at__lt=now - KEEP) | Q(status_code=None, created_at__lt=now - ABANDONED)
+    ).delete()
     while True:
         try:
             with transaction.atomic():
