@@ -265,6 +265,7 @@ class LedgerEntry(models.Model):
                     ("actor_name", "actor"),
                     ("action", "action"),
                     ("outcome", "outcome"),
+                    ("channel", "channel"),
                 ]
             ),
         ]
