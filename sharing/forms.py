@@ -7,7 +7,7 @@ from django import forms
 from django.utils import timezone
 
 from sharing.cloud.tenants import validate_tenant_id
-from sharing.models import Action, Outcome, Partner, Team
+from sharing.models import Action, Channel, Outcome, Partner, Team
 
 _SEPARATORS = re.compile(r"[\s,;]+")
 
@@ -136,6 +136,7 @@ class HistoryFilterForm(forms.Form):
         choices=[("", "Any outcome"), ("unresolved", "Unresolved"), *Outcome.choices],
         required=False,
     )
+    channel = forms.ChoiceField(choices=[("", "Any channel"), *Channel.choices], required=False)
     since = forms.DateField(required=False, widget=DateInput, label="From")
     until = forms.DateField(required=False, widget=DateInput, label="Until")
 
@@ -298,3 +299,21 @@ class LinkImagesForm(forms.Form):
     def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["images"].choices = choices
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What uses it, e.g. “packer pipeline”: shown in the list."
+    )
+    expires_at = forms.DateField(
+        label="Expires",
+        required=False,
+        widget=DateInput,
+        help_text="It stops working at the end of this day.",
+    )
+
+    def clean_expires_at(self) -> datetime | None:
+        day = self.cleaned_data.get("expires_at")
+        if day is not None and day <= timezone.localdate():
+            raise forms.ValidationError("Pick a day after today.")
+        return end_of_day(day) if day else None

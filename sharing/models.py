@@ -265,6 +265,7 @@ class LedgerEntry(models.Model):
                     ("actor_name", "actor"),
                     ("action", "action"),
                     ("outcome", "outcome"),
+                    ("channel", "channel"),
                 ]
             ),
         ]
@@ -418,3 +419,61 @@ class AccessRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (RequestStatus.PENDING, RequestStatus.FAILED)
+
+
+class ApiToken(models.Model):
+    """A person's token for the automation API, for one team: it acts as its user with the
+    user's role in that team at the time of each call.
+
+    Only a SHA-256 digest of the secret is stored: the secret has 256 random bits, so a slow
+    password hash would add nothing but time to every API call. `prefix` (the first characters
+    of the token) tells people which token is which.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "team"], name="api_token_user_team")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API mutation sent with an `Idempotency-Key`, per token and key.
+
+    The row is claimed (inserted without an answer) before the work starts, so a concurrent
+    repeat finds it and does not call the cloud again; the answer is stored when the work ends.
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.TextField(blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "key"], name="one_answer_per_token_and_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in progress'})"

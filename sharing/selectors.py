@@ -168,6 +168,8 @@ def history_entries(*, team: Team, filters: dict) -> QuerySet[LedgerEntry]:
         entries = entries.filter(actor_name=filters["actor"])
     if filters.get("action"):
         entries = entries.filter(action=filters["action"])
+    if filters.get("channel"):
+        entries = entries.filter(channel=filters["channel"])
     if filters.get("outcome") == "unresolved":
         entries = entries.filter(outcome__isnull=True)
     elif filters.get("outcome"):

@@ -299,7 +299,7 @@ def history(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 CSV_COLUMNS = [
     "id", "created_at", "actor_name", "action", "region", "image_id", "image_name", "tenant",
-    "note", "outcome", "http_status", "request_id", "message", "completed_at",
+    "note", "outcome", "http_status", "request_id", "message", "completed_at", "channel",
 ]  # fmt: skip
 
 
