@@ -93,7 +93,7 @@ class BuiltinCloud:
 @contextmanager
 def builtin_cloud() -> Iterator[BuiltinCloud]:
     from sharing.cloud.fake import running_server
-    from sharing.cloud.fake.testing import PASSWORD, FakeCloud
+    from tests.glance_cast import PASSWORD, FakeCloud
 
     cloud = FakeCloud()
     cloud.state.member_limit = 3  # as image_member_quota in glance/glance-api.conf

@@ -9,7 +9,8 @@ import pytest
 import requests
 
 from sharing.cloud.fake import running_server
-from sharing.cloud.fake.testing import ADMIN, A, B, C, FakeCloud, GlanceClient
+
+from .glance_cast import ADMIN, A, B, C, FakeCloud, GlanceClient
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

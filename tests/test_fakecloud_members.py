@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sharing.cloud.fake import CloudState
-from sharing.cloud.fake.testing import ADMIN, B, C, FakeCloud, GlanceClient
+
+from .glance_cast import ADMIN, B, C, FakeCloud, GlanceClient
 
 BAD_STATUS = 'Incorrect request: Status must be "pending", "accepted" or "rejected".'
 
