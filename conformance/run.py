@@ -12,7 +12,7 @@
    own identity API.
 3. Compares each step: status code and the step's facets (member status, members, which
    images a list shows, ...). Also checks real Glance against the statuses recorded in the
-   observed table of docs/builtin-cloud.md. Error texts that differ are listed as notes; they
+   table of docs/glance-observed.md. Error texts that differ are listed as notes; they
    do not fail.
 4. Runs the client (sharing.cloud) against a fresh real Glance through the identity front
    (front.py): test_client_real_glance.py, with its own pytest configuration.
@@ -277,7 +277,7 @@ def report(rows: list[Row], *, every: bool) -> int:
             f"{row.step.title}  [{row.step.who} {row.step.method} {row.step.path}]"
         )
         if row.unlike_observed:
-            print(f"       docs/builtin-cloud.md recorded {row.step.expect}")
+            print(f"       docs/glance-observed.md recorded {row.step.expect}")
         for facet in (*row.step.facets, "request_id"):
             if facet in differences:
                 print(f"       {facet}: glance {show(row.real.facets.get(facet))}")

@@ -6,7 +6,7 @@ member's status, the members listed, which images a list shows, and so on. Ids a
 differ between the targets, so nothing compares them: an image is known by its name, and ids in
 paths are placeholders (`{img}`) filled from what that target answered earlier.
 
-`expect` is the status real Glance 33 gave in the observed table of docs/builtin-cloud.md (its
+`expect` is the status real Glance 33 gave in docs/glance-observed.md (its
 row is in the title); run.py also checks the real server against it, which proves the set-up is
 the same.
 
@@ -78,7 +78,7 @@ class Step:
     facets: tuple[str, ...] = ()
     save: str | None = None  # keep the created image's id under this name
     save_next: str | None = None  # keep the list's `next` link under this name
-    expect: int | None = None  # status in the observed table of docs/builtin-cloud.md
+    expect: int | None = None  # status in docs/glance-observed.md
     tags: frozenset[str] = field(default_factory=frozenset)
 
 

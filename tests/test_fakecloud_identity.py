@@ -200,7 +200,7 @@ def test_glance_without_a_token_or_with_a_bad_one_gets_webobs_401(session):
     for headers in ({}, {"X-Auth-Token": "forged"}):
         headers["Accept"] = "application/json"
         response = session.get(f"{BASE}/iad/images/v2/images", headers=headers)
-        assert response.status_code == 401  # builtin-cloud.md row 2
+        assert response.status_code == 401  # docs/glance-observed.md row 2
         assert response.json()["message"].startswith(
             "This server could not verify that you are authorized"
         )

@@ -1,5 +1,5 @@
 """The built-in cloud's images API: list, paging, filters, get, create, patch, delete, data
-(docs/builtin-cloud.md §3)."""
+(docs/glance.md §3)."""
 
 import hashlib
 from datetime import UTC, datetime, timedelta

@@ -30,7 +30,7 @@ from .web import (
 
 StartResponse = Callable[..., Any]
 
-# WebOb's explanation for a 401 (builtin-cloud.md row 2).
+# WebOb's explanation for a 401 (docs/glance-observed.md row 2).
 UNAUTHORIZED = (
     "This server could not verify that you are authorized to access the document you "
     "requested. Either you supplied the wrong credentials (e.g., bad password), or your "
@@ -232,7 +232,7 @@ class FakeCloudApp:
         return glance.Caller(token.tenant_id, frozenset(token.roles))
 
     def _versions(self, region: str, *, multiple_choices: bool) -> Response:
-        """`GET /versions` is 200 and `GET /` 300, with the same document (builtin-cloud.md §1)."""
+        """`GET /versions` is 200 and `GET /` 300, with the same document (docs/glance.md §1)."""
         current = version_tuple(self.state.api_version)[1]
         href = f"{self.base_url}/{region}/images/v2/"
         versions = [

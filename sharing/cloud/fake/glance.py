@@ -1,8 +1,8 @@
 """Glance Images API v2: images and members, with the codes and texts real Glance 33 sends.
 
-Row numbers in comments refer to the observed table of docs/builtin-cloud.md, sections (§) to
-its Glance rules. The checks run in Glance's order: request body, image lookup (404), the
-image's visibility, then policy (403), because clients see whichever fails first.
+Row numbers in comments refer to docs/glance-observed.md, sections (§) to docs/glance.md.
+The checks run in Glance's order: request body, image lookup (404), the image's visibility,
+then policy (403), because clients see whichever fails first.
 """
 
 import hashlib
@@ -27,7 +27,7 @@ from .web import (
 )
 
 DEFAULT_LIMIT = 25  # Glance's limit_param_default
-MAX_LIMIT = 1000  # api_limit_max: larger limits are cut down silently (§3.1)
+MAX_LIMIT = 1000  # api_limit_max: larger limits are cut down silently (docs/glance.md §3.1)
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 SORT_KEYS = (
@@ -217,7 +217,7 @@ def list_images(call: Call) -> Response:
         "schema": "/v2/schemas/images",
     }
     # A full page always has a `next`, so a total that is a multiple of the limit ends with
-    # an empty page (§3.2).
+    # an empty page (docs/glance.md §3.2).
     if page and len(page) == limit:
         body["next"] = _link({**link_params, "marker": page[-1].id})
     return json_response(200, body)
@@ -248,7 +248,7 @@ def create_image(call: Call) -> Response:
             "Access was denied to this resource.",
             detail=f"You are not permitted to create images owned by '{owner}'",
         )
-    # Default `shared` since v2.5, so new images take members at once (§2.10).
+    # Default `shared` since v2.5, so new images take members at once (docs/glance.md §2.10).
     visibility = body.pop("visibility", "private" if call.pre_ocata else "shared")
     _check_visibility(call, visibility)
     image_id = _new_image_id(call.state, body.pop("id", None))
@@ -443,7 +443,7 @@ def create_member(call: Call) -> Response:
 
 
 def get_member(call: Call) -> Response:
-    # Every refusal is a 404 here, so that nothing leaks (§2.7, row 92).
+    # Every refusal is a 404 here, so that nothing leaks (docs/glance.md §2.7, row 92).
     image = _member_image(call, "Only shared images have members.", forbidden_status=404)
     return json_response(200, _member_or_404(call, image).to_json())
 
@@ -472,7 +472,7 @@ def delete_member(call: Call) -> Response:
     return _empty_204()
 
 
-# Visibility rules (§2.10, §3.4)
+# Visibility rules (docs/glance.md §2.10, §3.4)
 
 
 def _visible(call: Call, image: Image, membership: str | None) -> bool:
@@ -514,7 +514,9 @@ def _listed(
     if visibility == "all":
         return True
     if call.pre_ocata and visibility == "shared":
-        return shared_with_me and not mine  # Icehouse: only images shared with me (§3.4)
+        return (
+            shared_with_me and not mine
+        )  # Icehouse: only images shared with me (docs/glance.md §3.4)
     # Current Glance filters the union above, so `shared` also lists my own shared images.
     return image.visibility == visibility
 
@@ -805,8 +807,8 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 
 def _marker(call: Call, marker_id: str) -> Image:
-    """The marker image: an unknown marker is a 400 (not a 404, §3.1); one the caller may not
-    see is a 403, as real Glance 33 answers (conformance run)."""
+    """The marker image: an unknown marker is a 400 (not a 404, docs/glance.md §3.1); one the
+    caller may not see is a 403, as real Glance 33 answers (conformance run)."""
     marker = call.state.image(marker_id)
     if marker is None or marker.region != call.region:
         raise glance_error(400, f"No image found with ID {marker_id}")

@@ -1,4 +1,4 @@
-"""Identity: Rackspace Cloud Identity v2.0 and Keystone v3 (docs/builtin-cloud.md §4, §5)."""
+"""Identity: Rackspace Cloud Identity v2.0 and Keystone v3 (docs/glance.md §4, §5)."""
 
 import hmac
 import json
@@ -162,7 +162,7 @@ def keystone_tokens(call: IdentityCall) -> Response:
             "name": credential["id"],
             "restricted": True,
         }
-    # The token travels in a header; the body only describes it (§5).
+    # The token travels in a header; the body only describes it (docs/glance.md §5).
     return json_response(201, body, [("X-Subject-Token", token.token)])
 
 

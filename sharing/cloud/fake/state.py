@@ -250,7 +250,7 @@ class Member:
         """The member as Glance shows it; `member_id` overrides the stored string.
 
         Glance's POST echoes the member exactly as the client sent it, e.g. the number 12345,
-        while GET reads back the stored string "12345" (builtin-cloud.md rows 66-69).
+        while GET reads back the stored string "12345" (docs/glance-observed.md rows 66-69).
         """
         return {
             "member_id": self.member_id if member_id is None else member_id,
@@ -631,7 +631,8 @@ class CloudState:
         return _member(row) if row else None
 
     def members(self, image_id: str) -> list[Member]:
-        """In the order they were first added, as Glance lists them (builtin-cloud.md row 72)."""
+        """In the order they were first added, as Glance lists them
+        (docs/glance-observed.md row 72)."""
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT * FROM members WHERE image_id = ? AND deleted = 0 "

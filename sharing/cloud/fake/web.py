@@ -246,7 +246,7 @@ def _strip_tags(text: str) -> str:
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON body, or 400 with Glance's text (builtin-cloud.md row 49)."""
+    """The JSON body, or 400 with Glance's text (docs/glance-observed.md row 49)."""
     try:
         return json.loads(body)
     except ValueError:
