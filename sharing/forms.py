@@ -93,7 +93,9 @@ class ShareForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.team = team
         self.fields["partners"].queryset = team.partners.all()
-        self.fields["expires_at"].help_text = (
+        self.fields[
+            "expires_at"
+        ].help_text = (
             f"The share is revoked automatically at the end of this day ({team.time_zone})."
         )
 

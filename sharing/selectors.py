@@ -296,7 +296,7 @@ def share_counts(*, team: Team, region: str, image_ids: Iterable[str]) -> dict[s
     return counts
 
 
-_IMAGE_ID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{12}")
+_IMAGE_ID = re.compile(r"[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}", re.IGNORECASE)
 
 
 def history_entries(*, team: Team, filters: dict) -> QuerySet[LedgerEntry]:

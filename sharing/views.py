@@ -191,9 +191,7 @@ def _share_as_request(
     return _to_image(team, region, image_id)
 
 
-def _report_share(
-    request: HttpRequest, team: Team, outcomes: list[services.ShareOutcome]
-) -> None:
+def _report_share(request: HttpRequest, team: Team, outcomes: list[services.ShareOutcome]) -> None:
     names = dict(team.partners.values_list("tenant", "name"))
 
     def label(tenant: str) -> str:  # "Globex 100002" when picked from the directory
