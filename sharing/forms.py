@@ -221,12 +221,25 @@ class AccessRequestForm(forms.Form):
         label="Share until", required=False, widget=DateInput, help_text="Optional end date."
     )
 
-    def __init__(self, *args, team: Team, **kwargs):
+    def __init__(self, *args, team: Team, images: list | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.team = team
         self.fields[
             "expires_at"
         ].help_text = f"Optional; at most {team.max_share_days} days. The share ends by itself."
+        if images:
+            self._pick_by_name(images)
+
+    def _pick_by_name(self, images: list) -> None:
+        """The team's images by name, the ID secondary; an ID given in the link stays offered."""
+        choices = [("", "Choose an image")] + [
+            (image.id, f"{image.name or '(no name)'} · {image.id[:8]}") for image in images
+        ]
+        given = self.data.get("image_id") or self.initial.get("image_id")
+        if given and given not in {image.id for image in images}:
+            choices.append((given, given))
+        self.fields["image_id"].widget = forms.Select(choices=choices)
+        self.fields["image_id"].help_text = "The team's images in this region, by name."
 
     def clean_member(self) -> str:
         return tenant_or_partner(self.cleaned_data["member"], self.team)
@@ -250,7 +263,9 @@ class OutsideRequestForm(AccessRequestForm):
 
     def __init__(self, *args, team: Team, images: list[tuple[str, str]], **kwargs):
         super().__init__(*args, team=team, **kwargs)
-        self.fields["image_id"] = forms.ChoiceField(label="Image", choices=images)
+        self.fields["image_id"] = forms.ChoiceField(
+            label="Image", choices=[("", "Choose an image"), *images]
+        )
         self.fields["member"].label = "Your tenant ID"
         self.fields["member"].help_text = "Your account number or project ID."
 

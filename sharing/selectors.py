@@ -276,7 +276,23 @@ def incoming_images(*, team: Team, region: str) -> list[tuple[Image, str]]:
         ):
             if image.owner != client.tenant_id:
                 found.append((image, status))
+    pending = sum(1 for _, status in found if status == "pending")
+    cache.set(incoming_pending_key(team, region), pending, INCOMING_BADGE_SECONDS)
     return sorted(found, key=lambda pair: (pair[0].name or "").lower())
+
+
+# The nav badge of pending incoming shares: what the incoming page last counted (no cloud call
+# on every page), for an hour.
+INCOMING_BADGE_SECONDS = 3600
+
+
+def incoming_pending_key(team: Team, region: str) -> str:
+    return f"incoming-pending:{team.pk}:{region}"
+
+
+def incoming_pending(*, team: Team, region: str) -> int | None:
+    """Pending incoming shares as last counted, None when not counted lately."""
+    return cache.get(incoming_pending_key(team, region))
 
 
 def share_counts(*, team: Team, region: str, image_ids: Iterable[str]) -> dict[str, dict]:

@@ -378,8 +378,9 @@ def requests(request: HttpRequest, team_slug: str) -> HttpResponse:
 def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     region = _region(request, team)
+    images = selectors.team_images(team=team, region=region)
     if request.method == "POST":
-        form = AccessRequestForm(request.POST, team=team)
+        form = AccessRequestForm(request.POST, team=team, images=images)
         if form.is_valid():
             try:
                 created = services.access_request_create(
@@ -399,8 +400,8 @@ def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
                 messages.success(request, f"Request #{created.pk} sent to the team's admins.")
                 return redirect("request", team_slug=team.slug, pk=created.pk)
     else:
-        form = AccessRequestForm(initial=request.GET.dict(), team=team)
-    context = {"form": form, "images": selectors.team_images(team=team, region=region)}
+        form = AccessRequestForm(initial=request.GET.dict(), team=team, images=images)
+    context = {"form": form, "images": images}
     return render(request, "sharing/request_new.html", context)
 
 
@@ -542,7 +543,17 @@ def team_settings(request: HttpRequest, team_slug: str) -> HttpResponse:
     )
     link = absolute_link(request, team)
     context = {"form": form, "link_form": link_form, "link": link, "images": images}
+    context["time_zones"] = TIME_ZONE_SUGGESTIONS
     return render(request, "sharing/settings.html", context)
+
+
+# Offered while typing; any IANA name is accepted.
+TIME_ZONE_SUGGESTIONS = [
+    "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Amsterdam", "Europe/Madrid",
+    "Europe/Warsaw", "America/New_York", "America/Chicago", "America/Denver",
+    "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Singapore", "Asia/Kolkata",
+    "Australia/Sydney",
+]  # fmt: skip
 
 
 def _image_choices(images: list) -> list[tuple[str, str]]:
