@@ -154,10 +154,10 @@ def image_detail(
     When the cloud does not answer, the image as our records know it and our share records
     as its members, with the error: the page says the statuses may be stale.
     """
-    client = client_for(team, region)
     image: Image | None = None
     members, reason, error = None, "", None
     try:
+        client = client_for(team, region)
         image = client.get_image(image_id)
         members, reason = image_members(client=client, team=team, region=region, image=image)
     except NotFound:

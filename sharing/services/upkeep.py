@@ -254,8 +254,8 @@ def shares_sync(*, team: Team, images: Iterable[tuple[str, str]] = ()) -> Counte
     for region in team.regions or [team.default_region]:
         if not region:
             continue
-        clients[region] = client_for(team, region)
         try:
+            clients[region] = client_for(team, region)
             for image in clients[region].iter_images(
                 owner=team.tenant_id, visibility="shared", limit=SYNC_LIST_PAGE
             ):
@@ -263,9 +263,9 @@ def shares_sync(*, team: Team, images: Iterable[tuple[str, str]] = ()) -> Counte
         except CloudError:
             counts["unreachable"] += 1
     for region, image_id in sorted(targets):
-        if region not in clients:
-            clients[region] = client_for(team, region)
         try:
+            if region not in clients:
+                clients[region] = client_for(team, region)
             upstream = {m.member_id: m for m in clients[region].list_members(image_id)}
         except NotFound:
             upstream = {}  # the image is gone: so are its members

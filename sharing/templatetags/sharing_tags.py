@@ -54,14 +54,14 @@ def day_in(moment: datetime | None, team) -> str:
 
 @register.simple_tag
 def age(moment: datetime | None) -> str:
-    """How long ago, in plain words: "3 days", "5 hours", "just now"."""
+    """How long ago, in plain words: "3 days ago", "5 hours ago", "just now"."""
     if not moment:
         return ""
     seconds = max(0, int((datetime.now(UTC) - moment).total_seconds()))
     for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
         if seconds >= size:
             count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''}"
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
     return "just now"
 
 
