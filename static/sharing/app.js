@@ -36,15 +36,12 @@ document.addEventListener("DOMContentLoaded", () => {
         return;
       }
       form.dataset.submitted = "1";
-      const text = busyText(form);
-      // Disabled after the browser has collected the form's data.
-      window.setTimeout(() => {
-        form.querySelectorAll("button[type=submit]").forEach((button) => {
-          button.disabled = true;
-        });
-        const status = form.querySelector(".busy");
-        if (status) status.textContent = text;
-      }, 0);
+      // The buttons carry no name, so disabling them takes nothing from the form's data.
+      form.querySelectorAll("button[type=submit]").forEach((button) => {
+        button.disabled = true;
+      });
+      const status = form.querySelector(".busy");
+      if (status) status.textContent = busyText(form);
     });
   });
 
