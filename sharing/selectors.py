@@ -41,7 +41,10 @@ class MemberRow:
 
     @property
     def outside(self) -> bool:
-        return self.share is None and not self.unconfirmed
+        """Added outside the dashboard: no record of ours, or one a sync made (nobody shared)."""
+        if self.unconfirmed:
+            return False
+        return self.share is None or self.share.shared_by_id is None
 
 
 IMAGE_SORTS = {
