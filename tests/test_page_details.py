@@ -96,3 +96,43 @@ def test_connect_cloud_names_a_new_team_in_words(db, cloud, monkeypatch):
         "--region", "iad", stdout=io.StringIO(),
     )  # fmt: skip
     assert Team.objects.get(slug="globex-corp").name == "Globex Corp"
+
+
+def test_the_request_link_settings_offer_copy_and_warn_when_no_image_is_offered(
+    client, alice, cloud
+):
+    acme_image(cloud, name="web-base")
+    client.force_login(alice)
+    client.post("/t/acme/settings/link/rotate/")
+    text = client.get("/t/acme/settings/").text
+    assert 'data-copy="request-link"' in text
+    assert "No image is offered yet" in text
+
+
+def test_the_public_form_asks_to_choose_an_image_and_the_status_page_to_be_bookmarked(
+    client, cloud, team
+):
+    image_id = acme_image(cloud, name="web-base")
+    team.request_link_token = "tok"
+    team.request_link_images = [image_id]
+    team.save()
+    form = client.get("/r/tok/").text
+    assert '<option value="" selected>Choose an image</option>' in form
+    response = client.post(
+        "/r/tok/",
+        {"name": "Olga", "email": "olga@example.com", "member": INITECH, "image_id": image_id,
+         "justification": "Evaluation"},
+        follow=True,
+    )  # fmt: skip
+    assert "Bookmark this page" in response.text
+
+
+def test_an_outage_while_sharing_is_said_once_in_plain_words(client, alice, cloud):
+    image_id = acme_image(cloud)
+    cloud.add_fault("error", route="member_create", status=503)
+    client.force_login(alice)
+    response = client.post(f"/t/acme/images/{image_id}/share/", {"members": GLOBEX}, follow=True)
+    text = " ".join(str(m) for m in response.context["messages"])
+    assert text.startswith(f"Not shared with {GLOBEX}: The cloud is unavailable right now")
+    assert text.count("try again") == 1
+    assert "(request req-" in text
