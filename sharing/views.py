@@ -457,7 +457,9 @@ def request_approve(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
         if decided.status == RequestStatus.FAILED:
             messages.error(request, f"Approved, but the share failed: {decided.failure}")
         else:
-            messages.success(request, f"Approved: the image is shared with {decided.tenant}.")
+            partner = team.partners.filter(tenant=decided.tenant).first()
+            tenant = f"{partner.name} {decided.tenant}" if partner else decided.tenant
+            messages.success(request, f"Approved: the image is shared with {tenant}.")
     return _after_decision(request, team, pk)
 
 

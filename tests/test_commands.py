@@ -146,6 +146,8 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
     assert drifts.count() == Share.objects.count() > 0
     assert not LedgerEntry.objects.exclude(action="drift").exists()
     assert Share.objects.filter(team__slug="globex", tenant="100001").exists()
+    # Globex has a share to answer.
+    assert Share.objects.filter(team__slug="acme", tenant="100002", status="pending").exists()
 
 
 def test_the_demo_process_reaches_the_built_in_cloud(tmp_path):

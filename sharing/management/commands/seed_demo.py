@@ -4,6 +4,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from sharing import services
 from sharing.cloud.fake import seed_demo_cloud
+from sharing.cloud.fake.seed import ACME, GLOBEX, seed_image_id
 from sharing.clouds import demo_cloud
 from sharing.models import AuthKind, Membership, Partner, Role, Team, TenantFormat
 
@@ -36,7 +37,12 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         if not settings.DEMO:
             raise CommandError("seed_demo only runs with DEMO=1: it creates known passwords.")
-        seed_demo_cloud(demo_cloud().state)
+        state = demo_cloud().state
+        seed_demo_cloud(state)
+        # One share waiting for Globex's answer, so gina can accept or reject it.
+        waiting = seed_image_id("IAD", ACME, "Debian 12 app server")
+        if state.member_status(waiting, GLOBEX) is None:
+            state.add_member(waiting, GLOBEX, "pending")
         for slug, name, tenant_id, cloud_user, users, partners in DEMO_TEAMS:
             team = self._team(slug, name, tenant_id, cloud_user)
             for username, role in users:
