@@ -11,10 +11,10 @@ def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Member
 
     Not a member: 404, so a team's existence does not leak. Role too low: 403.
     """
+    if not request.user.is_authenticated:
+        raise Http404("No such team.")  # the views' @login_required sends people to log in
     membership = (
-        Membership.objects.select_related("team")
-        .filter(user_id=request.user.pk, team__slug=slug)
-        .first()
+        Membership.objects.select_related("team").filter(user=request.user, team__slug=slug).first()
     )
     if membership is None:
         raise Http404("No such team.")

@@ -72,7 +72,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    """Read-only: the ledger is append-only (DESIGN.md §7)."""
+    """Read-only: the ledger is append-only (docs/design.md, "The ledger")."""
 
     list_display = [
         "created_at", "team", "actor_name", "action", "image_name", "tenant", "outcome",

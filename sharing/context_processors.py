@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.http import HttpRequest
 
 from sharing import selectors
@@ -15,7 +17,7 @@ def navigation(request: HttpRequest) -> dict:
     match = getattr(request, "resolver_match", None)
     slug = match.kwargs.get("team_slug") if match else None
     current = next((m for m in memberships if m.team.slug == slug), None)
-    context = {"memberships": memberships, "current_membership": current}
+    context: dict[str, Any] = {"memberships": memberships, "current_membership": current}
     if current is not None:
         team = current.team
         context["team"] = team

@@ -1,3 +1,4 @@
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
@@ -5,19 +6,20 @@ from django.db import models
 from django.utils import timezone
 
 from sharing import crypto
+from sharing.cloud import AUTH_KINDS, MEMBER_STATUSES, TENANT_FORMATS
 
 
-class AuthKind(models.TextChoices):
-    RACKSPACE_APIKEY = "rackspace-apikey", "Rackspace Identity v2.0, API key"
-    RACKSPACE_PASSWORD = "rackspace-password", "Rackspace Identity v2.0, password"
-    KEYSTONE_PASSWORD = "keystone-password", "Keystone v3, password"
-    KEYSTONE_APPCRED = "keystone-appcred", "Keystone v3, application credential"
+def _choices(name: str, pairs: tuple[tuple[str, str], ...]) -> Any:
+    """Choices from the cloud module's own list (the cloud module imports no Django), so each
+    of the domain's words is defined once. Typed `Any`: type checkers cannot follow Django's
+    functional enum API."""
+    members = [(value.upper().replace("-", "_"), (value, label)) for value, label in pairs]
+    return models.TextChoices(name, members)  # type: ignore[call-overload]
 
 
-class TenantFormat(models.TextChoices):
-    RACKSPACE = "rackspace", "Rackspace account number (digits)"
-    KEYSTONE = "keystone", "Keystone project ID (32 hex characters)"
-    FREE = "free", "Any ID without spaces"
+AuthKind = _choices("AuthKind", AUTH_KINDS)
+TenantFormat = _choices("TenantFormat", TENANT_FORMATS)
+ShareStatus = _choices("ShareStatus", tuple((s, s.capitalize()) for s in MEMBER_STATUSES))
 
 
 class ApprovalPolicy(models.TextChoices):
@@ -142,12 +144,6 @@ class Membership(models.Model):
         return Role(self.role).rank >= Role(role).rank
 
 
-class ShareStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Rejected"
-
-
 class Share(models.Model):
     """What the dashboard knows of one image member, updated from what the cloud answered."""
 
@@ -234,7 +230,9 @@ class LedgerQuerySet(models.QuerySet):
 
 
 class LedgerEntry(models.Model):
-    """One action and its outcome, append-only (DESIGN.md §7; shaped like django-auditlog).
+    """One action and its outcome, append-only (docs/design.md, "The ledger").
+
+    Shaped like django-auditlog's log entry, but written explicitly by the services.
 
     An attempt is saved with no outcome before the upstream call and completed after it, so a
     crash in between leaves a visible unresolved attempt for a later check to settle.

@@ -3,7 +3,8 @@
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
@@ -268,7 +269,7 @@ def access_requests(*, team: Team, status: str) -> QuerySet[AccessRequest]:
 def incoming_images(*, team: Team, region: str) -> list[tuple[Image, str]]:
     """Images other accounts shared with us, in every status: one list call per status.
 
-    `visibility=shared` also lists our own shared images (images-api.md §3.4), so those are
+    `visibility=shared` also lists our own shared images (docs/glance.md §3.4), so those are
     dropped; the list says nothing of our member status, hence one call per status.
     """
     client = client_for(team, region)
@@ -343,8 +344,8 @@ def history_entries(*, team: Team, filters: dict) -> QuerySet[LedgerEntry]:
     return entries.order_by("-created_at", "-id")
 
 
-def _start_of(day: date):
-    return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def history_page(
@@ -399,7 +400,8 @@ def activity_chart(*, team: Team) -> dict:
     """
     today = timezone.localdate()
     key = f"activity-chart:{team.pk}:{today.isoformat()}"
-    return cache.get_or_set(key, lambda: _activity_chart(team, today), CHART_CACHE_SECONDS)
+    chart = cache.get_or_set(key, lambda: _activity_chart(team, today), CHART_CACHE_SECONDS)
+    return cast(dict, chart)
 
 
 def _activity_chart(team: Team, today: date) -> dict:

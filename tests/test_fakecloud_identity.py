@@ -1,4 +1,4 @@
-"""The built-in cloud's identity: Rackspace v2.0 and Keystone v3 (images-api §4, §5)."""
+"""The built-in cloud's identity: Rackspace v2.0 and Keystone v3 (docs/glance.md §4, §5)."""
 
 from datetime import UTC, datetime
 

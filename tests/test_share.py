@@ -7,17 +7,13 @@ from django.utils import timezone
 
 from sharing.models import Action, LedgerEntry, Outcome, Partner, Share
 
-from .conftest import GLOBEX, INITECH, acme_image
+from .conftest import GLOBEX, INITECH, acme_image, messages_of
 
 
 def share(client, image_id, members, **extra):
     return client.post(
         f"/t/acme/images/{image_id}/share/?region=IAD", {"members": members, **extra}, follow=True
     )
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 @pytest.fixture

@@ -176,13 +176,14 @@ class ImagesClient:
         session: requests.Session | None = None,
         policy: http.HttpPolicy | None = None,
         token_cache: TokenCache | None = None,
+        auth: Auth | None = None,
     ) -> None:
         self.account = account
         self.region = region
         self.session = session or http.session_factory()
         self.policy = policy
         self.token_cache = token_cache
-        self._auth: Auth = get_auth(account, session=self.session, cache=token_cache)
+        self._auth: Auth = auth or get_auth(account, session=self.session, cache=token_cache)
         self.root = self._auth.root_for(region)
 
     def fork(self) -> "ImagesClient":
@@ -190,7 +191,7 @@ class ImagesClient:
         Session is not thread-safe). Close it when done: `with client.fork() as other: ...`."""
         return ImagesClient(
             self.account, self.region, session=http.session_factory(), policy=self.policy,
-            token_cache=self.token_cache,
+            token_cache=self.token_cache, auth=self._auth,
         )  # fmt: skip
 
     @property
