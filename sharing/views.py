@@ -83,8 +83,10 @@ def images(request: HttpRequest, team_slug: str) -> HttpResponse:
         sort=request.GET.get("sort", ""),
     )
     error = error_text(found.error) if found.error else None
-    context = {"form": form, "page": found.page, "rows": found.rows, "error": error}
-    context.update(stale=found.stale, synced_at=found.synced_at, sort=request.GET.get("sort", ""))
+    context = {
+        "form": form, "page": found.page, "rows": found.rows, "error": error,
+        "stale": found.stale, "synced_at": found.synced_at, "sort": request.GET.get("sort", ""),
+    }  # fmt: skip
     return render(request, "sharing/images.html", context)
 
 
