@@ -9,12 +9,13 @@ axe.min.js; it is evaluated in the page, so the pages' CSP does not stand in the
 
 import io
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import call_command
 from django.http import HttpRequest
 
-from sharing.models import Partner, Team
+from sharing.models import Partner, Share, Team
 
 from .conftest import CHROMIUM, GLOBEX, INITECH, PASSWORD, acme_image, skip_without_chromium
 
@@ -189,14 +190,21 @@ def test_no_page_scrolls_sideways_on_a_phone_and_axe_finds_nothing_serious(
     assert found == []
 
 
-@pytest.mark.parametrize("zone", ["Europe/Berlin", "America/Chicago"])
+@pytest.mark.parametrize(
+    ("team_zone", "browser_zone"),
+    [
+        ("Europe/Berlin", "Europe/Berlin"),
+        ("America/Chicago", "America/Chicago"),
+        ("Europe/Berlin", "America/Chicago"),  # a colleague abroad sees the same day
+    ],
+)
 def test_the_day_picked_is_the_day_shown_in_the_browsers_time_zone(
-    browser, live_server, cloud, alice, team, transactional_db, zone
+    browser, live_server, cloud, alice, team, transactional_db, team_zone, browser_zone
 ):
-    team.time_zone = zone
+    team.time_zone = team_zone
     team.save()
     image_id = acme_image(cloud, name="Debian 12 app server")
-    page = new_page(browser, timezone_id=zone, locale="en-US")
+    page = new_page(browser, timezone_id=browser_zone, locale="en-US")
     log_in(page, live_server.url, "alice")
     page.goto(f"{live_server.url}/t/acme/images/{image_id}/")
     page.get_by_label("Tenant IDs").fill(GLOBEX)
@@ -204,6 +212,8 @@ def test_the_day_picked_is_the_day_shown_in_the_browsers_time_zone(
     page.get_by_role("button", name="Share").click()
     row = page.get_by_role("row").filter(has_text=GLOBEX)
     assert row.get_by_text("until 1 Jan 2027").is_visible()
+    ends = Share.objects.get(tenant=GLOBEX).expires_at.astimezone(ZoneInfo(team_zone))
+    assert (ends.date().isoformat(), ends.hour, ends.minute) == ("2027-01-01", 23, 59)
     page.context.close()
 
 
