@@ -35,7 +35,8 @@ demo: $(VENV)/.installed
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Dashboard: http://127.0.0.1:8000/"
-	@echo "  Log in as alice (admin), bob (member) or carol (viewer); password: $${DEMO_PASSWORD:-demo-password}"
+	@echo "  Log in as alice (admin), bob (member) or carol (viewer) of Acme, the image owner,"
+	@echo "  or as gina (admin) of Globex, which receives Acme's images; password: $${DEMO_PASSWORD:-demo-password}"
 	@echo
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 

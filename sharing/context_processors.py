@@ -2,6 +2,7 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from sharing import selectors
 from sharing.models import AccessRequest, Membership, RequestStatus
 
 
@@ -23,6 +24,9 @@ def navigation(request: HttpRequest) -> dict:
         context["region"] = team.region_or_default(request.GET.get("region"))
         context["is_admin"] = current.has_role("admin")
         context["is_member"] = current.has_role("member")
+        context["pending_incoming"] = selectors.incoming_pending(
+            team=team, region=context["region"]
+        )
         if context["is_admin"]:
             context["pending_requests"] = AccessRequest.objects.filter(
                 team=team, status=RequestStatus.PENDING

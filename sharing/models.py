@@ -1,4 +1,5 @@
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
 from django.db import models
@@ -34,6 +35,10 @@ class Role(models.TextChoices):
     @property
     def rank(self) -> int:
         return [Role.VIEWER, Role.MEMBER, Role.ADMIN].index(self)
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
 
 
 class Team(models.Model):
@@ -74,6 +79,13 @@ class Team(models.Model):
     reminder_days = models.PositiveIntegerField(
         default=3, help_text="Admins are reminded this many days before a share ends."
     )
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        help_text="A share until a day ends at midnight of that day here (e.g. Europe/Berlin).",
+    )
+    # When the sync last compared our share records with the cloud's members.
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The public request link (/r/<token>/): off while empty; rotating makes a new token.
     request_link_token = models.CharField(max_length=64, blank=True, db_index=True)
     request_link_images = models.JSONField(
@@ -96,6 +108,14 @@ class Team(models.Model):
 
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The team's time zone; the server's if the stored name is unknown here."""
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(settings.TIME_ZONE)
 
     def region_or_default(self, region: str | None) -> str:
         if region and region.upper() in self.regions:

@@ -80,9 +80,13 @@ def images(request: HttpRequest, team_slug: str) -> HttpResponse:
         region=_region(request, team),
         marker=request.GET.get("marker") or None,
         filters=form.upstream_filters(),
+        sort=request.GET.get("sort", ""),
     )
     error = error_text(found.error) if found.error else None
-    context = {"form": form, "page": found.page, "rows": found.rows, "error": error}
+    context = {
+        "form": form, "page": found.page, "rows": found.rows, "error": error,
+        "stale": found.stale, "synced_at": found.synced_at, "sort": request.GET.get("sort", ""),
+    }  # fmt: skip
     return render(request, "sharing/images.html", context)
 
 
@@ -94,21 +98,25 @@ def _image_page(
     form: ShareForm | None = None,
 ) -> HttpResponse:
     team = membership.team
+    page = request.GET.get("page", "1")
     try:
-        detail = selectors.image_detail(team=team, region=region, image_id=image_id)
+        detail = selectors.image_detail(
+            team=team, region=region, image_id=image_id,
+            tenant_filter=request.GET.get("tenant", ""), sort=request.GET.get("sort", ""),
+            page=int(page) if page.isdigit() else 1,
+        )  # fmt: skip
     except NotFound:
         messages.error(request, f"There is no image {image_id} in {region} that this team can see.")
         return redirect(reverse("images", args=[team.slug]) + f"?region={region}")
-    except CloudError as exc:
-        return render(
-            request, "sharing/image.html", {"image_id": image_id, "error": error_text(exc)}
-        )
     context = {
         "image": detail.image,
         "image_id": image_id,
-        "members": detail.members,
+        "detail": detail,
+        "error": error_text(detail.error) if detail.error else None,
+        "members": detail.members_page,
         "no_members_reason": detail.no_members_reason,
         "member_limit": settings.CLOUD_MEMBER_LIMIT,
+        "at_limit": detail.member_count >= settings.CLOUD_MEMBER_LIMIT,
         "form": form or ShareForm(team=team),
         "can_share_directly": services.share_is_direct(membership),
         "history": selectors.image_history(team=team, image_id=image_id),
@@ -149,7 +157,7 @@ def image_share(request: HttpRequest, team_slug: str, image_id: str) -> HttpResp
     except CloudError as exc:
         messages.error(request, error_text(exc))
         return _image_page(request, membership, region, image_id, form=form)
-    _report_share(request, outcomes)
+    _report_share(request, team, outcomes)
     return _to_image(team, region, image_id)
 
 
@@ -185,10 +193,15 @@ def _share_as_request(
     return _to_image(team, region, image_id)
 
 
-def _report_share(request: HttpRequest, outcomes: list[services.ShareOutcome]) -> None:
-    created = [o.tenant for o in outcomes if o.created]
+def _report_share(request: HttpRequest, team: Team, outcomes: list[services.ShareOutcome]) -> None:
+    names = dict(team.partners.values_list("tenant", "name"))
+
+    def label(tenant: str) -> str:  # "Globex 100002" when picked from the directory
+        return f"{names[tenant]} {tenant}" if tenant in names else tenant
+
+    created = [label(o.tenant) for o in outcomes if o.created]
     already = [
-        f"{o.tenant} ({o.status})"
+        f"{label(o.tenant)} ({o.status})"
         for o in outcomes
         if o.outcome == Outcome.SUCCEEDED and not o.created
     ]
@@ -198,11 +211,13 @@ def _report_share(request: HttpRequest, outcomes: list[services.ShareOutcome]) -
         messages.info(request, f"Already shared with {', '.join(already)}.")
     for unsure in (o for o in outcomes if o.outcome == Outcome.UNKNOWN and o.error):
         messages.warning(
-            request, f"Sharing with {unsure.tenant} could not be confirmed yet: "
+            request, f"Sharing with {label(unsure.tenant)} could not be confirmed yet: "
             f"{error_text(unsure.error)}",
         )  # fmt: skip
     for failed in (o for o in outcomes if o.outcome == Outcome.FAILED and o.error):
-        messages.error(request, f"Not shared with {failed.tenant}: {error_text(failed.error)}")
+        messages.error(
+            request, f"Not shared with {label(failed.tenant)}: {error_text(failed.error)}"
+        )
 
 
 @login_required
@@ -365,8 +380,9 @@ def requests(request: HttpRequest, team_slug: str) -> HttpResponse:
 def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     region = _region(request, team)
+    images = selectors.team_images(team=team, region=region)
     if request.method == "POST":
-        form = AccessRequestForm(request.POST, team=team)
+        form = AccessRequestForm(request.POST, team=team, images=images)
         if form.is_valid():
             try:
                 created = services.access_request_create(
@@ -386,8 +402,8 @@ def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
                 messages.success(request, f"Request #{created.pk} sent to the team's admins.")
                 return redirect("request", team_slug=team.slug, pk=created.pk)
     else:
-        form = AccessRequestForm(initial=request.GET.dict(), team=team)
-    context = {"form": form, "images": selectors.team_images(team=team, region=region)}
+        form = AccessRequestForm(initial=request.GET.dict(), team=team, images=images)
+    context = {"form": form, "images": images}
     return render(request, "sharing/request_new.html", context)
 
 
@@ -410,6 +426,13 @@ def _request_page(
         "reject_form": reject_form,
     }
     return render(request, "sharing/request.html", context)
+
+
+def _after_decision(request: HttpRequest, team: Team, pk: int) -> HttpResponse:
+    """Back to the queue when decided there (Approve/Reject inline), else to the request."""
+    if request.POST.get("next") == "queue":
+        return redirect("requests", team_slug=team.slug)
+    return redirect("request", team_slug=team.slug, pk=pk)
 
 
 @login_required
@@ -436,8 +459,10 @@ def request_approve(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
         if decided.status == RequestStatus.FAILED:
             messages.error(request, f"Approved, but the share failed: {decided.failure}")
         else:
-            messages.success(request, f"Approved: the image is shared with {decided.tenant}.")
-    return redirect("request", team_slug=team.slug, pk=pk)
+            partner = team.partners.filter(tenant=decided.tenant).first()
+            tenant = f"{partner.name} {decided.tenant}" if partner else decided.tenant
+            messages.success(request, f"Approved: the image is shared with {tenant}.")
+    return _after_decision(request, team, pk)
 
 
 @login_required
@@ -457,7 +482,7 @@ def request_reject(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Request #{pk} rejected; the requester is told why.")
-    return redirect("request", team_slug=team.slug, pk=pk)
+    return _after_decision(request, team, pk)
 
 
 @login_required
@@ -522,7 +547,17 @@ def team_settings(request: HttpRequest, team_slug: str) -> HttpResponse:
     )
     link = absolute_link(request, team)
     context = {"form": form, "link_form": link_form, "link": link, "images": images}
+    context["time_zones"] = TIME_ZONE_SUGGESTIONS
     return render(request, "sharing/settings.html", context)
+
+
+# Offered while typing; any IANA name is accepted.
+TIME_ZONE_SUGGESTIONS = [
+    "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Amsterdam", "Europe/Madrid",
+    "Europe/Warsaw", "America/New_York", "America/Chicago", "America/Denver",
+    "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Singapore", "Asia/Kolkata",
+    "Australia/Sydney",
+]  # fmt: skip
 
 
 def _image_choices(images: list) -> list[tuple[str, str]]:

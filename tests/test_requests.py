@@ -352,6 +352,6 @@ def test_a_four_eyes_share_with_several_tenants_reads_the_image_once(
     team.save()
     cloud.reset_counters()
     client.force_login(alice)
-    client.post(f"/t/acme/images/{image_id}/share/", {"members": f"{GLOBEX} {INITECH}"})
+    client.post(f"/t/acme/images/{image_id}/share/", {"members": f"{GLOBEX}, {INITECH}"})
     assert AccessRequest.objects.count() == 2
     assert cloud.calls("image_get") == 1
