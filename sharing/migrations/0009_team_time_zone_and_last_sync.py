@@ -4,7 +4,7 @@ import sharing.models
 
 
 class Migration(migrations.Migration):
-    dependencies = [("sharing", "0006_ledger_channel_and_settlement")]
+    dependencies = [("sharing", "0008_api_tokens")]
 
     operations = [
         migrations.AddField(
