@@ -8,6 +8,12 @@ from django.http import Http404, HttpRequest
 from sharing.models import Membership, Role
 
 
+class AuthedRequest(HttpRequest):
+    """A request that `@login_required` let through: its user is a `User`, never anonymous."""
+
+    user: User
+
+
 def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Membership:
     """The user's membership of the team, if it has at least `role`.
 

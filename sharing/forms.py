@@ -2,6 +2,7 @@
 
 import re
 from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
@@ -92,7 +93,7 @@ class ShareForm(forms.Form):
     def __init__(self, *args, team: Team, **kwargs):
         super().__init__(*args, **kwargs)
         self.team = team
-        self.fields["partners"].queryset = team.partners.all()
+        cast(forms.ModelMultipleChoiceField, self.fields["partners"]).queryset = team.partners.all()
         self.fields[
             "expires_at"
         ].help_text = (
@@ -105,8 +106,8 @@ class ShareForm(forms.Form):
     def clean_expires_at(self) -> datetime | None:
         return clean_share_until(self.cleaned_data.get("expires_at"), self.team)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         typed = data.get("members") or []
         picked = [partner.tenant for partner in data.get("partners") or []]
         data["tenants"] = list(dict.fromkeys(typed + picked))
@@ -163,8 +164,8 @@ class HistoryFilterForm(forms.Form):
     since = forms.DateField(required=False, widget=DateInput, label="From")
     until = forms.DateField(required=False, widget=DateInput, label="Until")
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "This date is before the start date.")
         return data
@@ -364,7 +365,7 @@ class LinkImagesForm(forms.Form):
 
     def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["images"].choices = choices
+        cast(forms.MultipleChoiceField, self.fields["images"]).choices = choices
 
 
 class ApiTokenForm(forms.Form):

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from sharing import notifications, selectors, services
-from sharing.access import team_for
+from sharing.access import AuthedRequest, team_for
 from sharing.cloud import CloudError, NotFound, UnknownOutcome
 from sharing.forms import (
     AccessRequestForm,
@@ -43,7 +43,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """To the chosen team (the switcher sends `?team=`), else the user's first team."""
     memberships = Membership.objects.filter(user=request.user).select_related("team")
     membership = (
@@ -72,7 +72,7 @@ def _error_message(exc: ApplicationError | CloudError) -> str:
 
 @login_required
 @require_GET
-def images(request: HttpRequest, team_slug: str) -> HttpResponse:
+def images(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     form = ImageFilterForm(request.GET)
     found = selectors.images_page(
@@ -91,7 +91,7 @@ def images(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 
 def _image_page(
-    request: HttpRequest,
+    request: AuthedRequest,
     membership: Membership,
     region: str,
     image_id: str,
@@ -126,14 +126,14 @@ def _image_page(
 
 @login_required
 @require_GET
-def image(request: HttpRequest, team_slug: str, image_id: str) -> HttpResponse:
+def image(request: AuthedRequest, team_slug: str, image_id: str) -> HttpResponse:
     membership = team_for(request, team_slug)
     return _image_page(request, membership, _region(request, membership.team), image_id)
 
 
 @login_required
 @require_POST
-def image_share(request: HttpRequest, team_slug: str, image_id: str) -> HttpResponse:
+def image_share(request: AuthedRequest, team_slug: str, image_id: str) -> HttpResponse:
     membership = team_for(request, team_slug, role=Role.MEMBER)
     team, region = membership.team, _region(request, membership.team)
     if not services.share_is_direct(membership):
@@ -162,7 +162,7 @@ def image_share(request: HttpRequest, team_slug: str, image_id: str) -> HttpResp
 
 
 def _share_as_request(
-    request: HttpRequest, membership: Membership, region: str, image_id: str
+    request: AuthedRequest, membership: Membership, region: str, image_id: str
 ) -> HttpResponse:
     """Where the policy needs an approval: an admin's share becomes a request for another
     admin (four-eyes); a member goes to the request form, prefilled."""
@@ -193,7 +193,9 @@ def _share_as_request(
     return _to_image(team, region, image_id)
 
 
-def _report_share(request: HttpRequest, team: Team, outcomes: list[services.ShareOutcome]) -> None:
+def _report_share(
+    request: AuthedRequest, team: Team, outcomes: list[services.ShareOutcome]
+) -> None:
     names = dict(team.partners.values_list("tenant", "name"))
 
     def label(tenant: str) -> str:  # "Globex 100002" when picked from the directory
@@ -209,21 +211,22 @@ def _report_share(request: HttpRequest, team: Team, outcomes: list[services.Shar
         messages.success(request, f"Shared with {', '.join(created)}: pending until they accept.")
     if already:
         messages.info(request, f"Already shared with {', '.join(already)}.")
-    for unsure in (o for o in outcomes if o.outcome == Outcome.UNKNOWN and o.error):
-        messages.warning(
-            request, f"Sharing with {label(unsure.tenant)} could not be confirmed yet: "
-            f"{error_text(unsure.error)}",
-        )  # fmt: skip
-    for failed in (o for o in outcomes if o.outcome == Outcome.FAILED and o.error):
-        messages.error(
-            request, f"Not shared with {label(failed.tenant)}: {error_text(failed.error)}"
-        )
+    for outcome in outcomes:
+        if outcome.error is None:
+            continue
+        why = error_text(outcome.error)
+        if outcome.outcome == Outcome.UNKNOWN:
+            messages.warning(
+                request, f"Sharing with {label(outcome.tenant)} could not be confirmed yet: {why}"
+            )
+        else:
+            messages.error(request, f"Not shared with {label(outcome.tenant)}: {why}")
 
 
 @login_required
 @require_POST
 def member_revoke(
-    request: HttpRequest, team_slug: str, image_id: str, member_id: str
+    request: AuthedRequest, team_slug: str, image_id: str, member_id: str
 ) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     region = _region(request, team)
@@ -256,7 +259,7 @@ def member_revoke(
 
 @login_required
 @require_GET
-def incoming(request: HttpRequest, team_slug: str) -> HttpResponse:
+def incoming(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     region = _region(request, team)
     rows, error = [], None
@@ -273,7 +276,7 @@ INCOMING_STATUS = {"accept": "accepted", "reject": "rejected", "pending": "pendi
 @login_required
 @require_POST
 def incoming_set(
-    request: HttpRequest, team_slug: str, image_id: str, decision: str
+    request: AuthedRequest, team_slug: str, image_id: str, decision: str
 ) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     region = _region(request, team)
@@ -294,7 +297,7 @@ def incoming_set(
 
 @login_required
 @require_GET
-def history(request: HttpRequest, team_slug: str) -> HttpResponse:
+def history(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -335,7 +338,7 @@ def _cell(value: object) -> object:
 
 @login_required
 @require_GET
-def history_csv(request: HttpRequest, team_slug: str) -> StreamingHttpResponse:
+def history_csv(request: AuthedRequest, team_slug: str) -> StreamingHttpResponse:
     team = team_for(request, team_slug).team
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -367,7 +370,7 @@ def _access_request(team: Team, pk: int) -> AccessRequest:
 
 @login_required
 @require_GET
-def requests(request: HttpRequest, team_slug: str) -> HttpResponse:
+def requests(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     status = request.GET.get("status", "open")
     listed = selectors.access_requests(team=team, status=status)
@@ -377,7 +380,7 @@ def requests(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 
 @login_required
-def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
+def request_new(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     region = _region(request, team)
     images = selectors.team_images(team=team, region=region)
@@ -409,14 +412,14 @@ def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_GET
-def access_request(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def access_request(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     membership = team_for(request, team_slug)
     found = _access_request(membership.team, pk)
     return _request_page(request, membership, found, RejectForm())
 
 
 def _request_page(
-    request: HttpRequest, membership: Membership, found: AccessRequest, reject_form: RejectForm
+    request: AuthedRequest, membership: Membership, found: AccessRequest, reject_form: RejectForm
 ) -> HttpResponse:
     context = {
         "access_request": found,
@@ -428,7 +431,7 @@ def _request_page(
     return render(request, "sharing/request.html", context)
 
 
-def _after_decision(request: HttpRequest, team: Team, pk: int) -> HttpResponse:
+def _after_decision(request: AuthedRequest, team: Team, pk: int) -> HttpResponse:
     """Back to the queue when decided there (Approve/Reject inline), else to the request."""
     if request.POST.get("next") == "queue":
         return redirect("requests", team_slug=team.slug)
@@ -437,7 +440,7 @@ def _after_decision(request: HttpRequest, team: Team, pk: int) -> HttpResponse:
 
 @login_required
 @require_POST
-def request_approve(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def request_approve(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     found = _access_request(team, pk)
     form = ApproveForm(request.POST)
@@ -467,7 +470,7 @@ def request_approve(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
 
 @login_required
 @require_POST
-def request_reject(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def request_reject(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     membership = team_for(request, team_slug, role=Role.ADMIN)
     team = membership.team
     found = _access_request(team, pk)
@@ -487,7 +490,7 @@ def request_reject(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 @login_required
 @require_POST
-def request_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def request_cancel(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     team = team_for(request, team_slug).team
     found = _access_request(team, pk)
     try:
@@ -503,7 +506,7 @@ def request_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 
 @login_required
-def partners(request: HttpRequest, team_slug: str) -> HttpResponse:
+def partners(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     form = PartnerForm(team=team)
     if request.method == "POST":
@@ -521,7 +524,7 @@ def partners(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def partner_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def partner_delete(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     partner = get_object_or_404(Partner, team=team, pk=pk)
     partner.delete()
@@ -533,7 +536,7 @@ def partner_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 
 @login_required
-def team_settings(request: HttpRequest, team_slug: str) -> HttpResponse:
+def team_settings(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     form = TeamSettingsForm(request.POST or None, instance=team)
     if request.method == "POST" and form.is_valid():
@@ -572,7 +575,7 @@ def absolute_link(request: HttpRequest, team: Team) -> str:
 
 @login_required
 @require_POST
-def link_rotate(request: HttpRequest, team_slug: str) -> HttpResponse:
+def link_rotate(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     services.request_link_rotate(team=team)
     messages.success(request, "A new request link is on; any earlier link no longer works.")
@@ -581,7 +584,7 @@ def link_rotate(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def link_revoke(request: HttpRequest, team_slug: str) -> HttpResponse:
+def link_revoke(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     services.request_link_revoke(team=team)
     messages.success(request, "The request link is off.")
@@ -590,7 +593,7 @@ def link_revoke(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def link_images(request: HttpRequest, team_slug: str) -> HttpResponse:
+def link_images(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     images = selectors.team_images(team=team, region=team.default_region)
     form = LinkImagesForm(request.POST, choices=_image_choices(images))
