@@ -31,7 +31,7 @@ from sharing.forms import (
 )
 from sharing.models import AccessRequest, Membership, Outcome, Partner, RequestStatus, Role, Team
 from sharing.services import ApplicationError, ImageIsPrivate
-from sharing.wording import error_text
+from sharing.wording import error_message, error_text
 
 
 @require_GET
@@ -61,10 +61,6 @@ def _region(request: HttpRequest, team: Team) -> str:
 def _to_image(team: Team, region: str, image_id: str) -> HttpResponse:
     url = reverse("image", args=[team.slug, image_id])
     return redirect(f"{url}?region={region}")
-
-
-def _error_message(exc: ApplicationError | CloudError) -> str:
-    return error_text(exc) if isinstance(exc, CloudError) else exc.message
 
 
 # Own images
@@ -189,7 +185,7 @@ def _share_as_request(
         if isinstance(result, AccessRequest):
             messages.info(request, f"{tenant}: request #{result.pk} waits for another admin.")
         else:
-            messages.error(request, f"{tenant}: {_error_message(result)}")
+            messages.error(request, f"{tenant}: {error_message(result)}")
     return _to_image(team, region, image_id)
 
 
@@ -400,7 +396,7 @@ def request_new(request: AuthedRequest, team_slug: str) -> HttpResponse:
             except NotFound:
                 form.add_error("image_id", f"There is no image with this ID in {region}.")
             except (ApplicationError, CloudError) as exc:
-                form.add_error(None, _error_message(exc))
+                form.add_error(None, error_message(exc))
             else:
                 messages.success(request, f"Request #{created.pk} sent to the team's admins.")
                 return redirect("request", team_slug=team.slug, pk=created.pk)
@@ -457,7 +453,7 @@ def request_approve(request: AuthedRequest, team_slug: str, pk: int) -> HttpResp
         context = {"image": exc.image, "access_request": found, "note": note}
         return render(request, "sharing/approve_private.html", context)
     except (ApplicationError, CloudError) as exc:
-        messages.error(request, _error_message(exc))
+        messages.error(request, error_message(exc))
     else:
         if decided.status == RequestStatus.FAILED:
             messages.error(request, f"Approved, but the share failed: {decided.failure}")
@@ -647,7 +643,7 @@ def outside_request(request: HttpRequest, token: str) -> HttpResponse:
                     via_link=True,
                 )
             except (ApplicationError, CloudError) as exc:
-                form.add_error(None, _error_message(exc))
+                form.add_error(None, error_message(exc))
             else:
                 notifications.outside_confirmation(created)
                 return redirect("outside_status", status_token=created.status_token)

@@ -51,3 +51,11 @@ def error_text(error: CloudError) -> str:
     else:
         text = f"{lead} {detail}"
     return f"{text} (request {error.request_id})" if error.request_id else text
+
+
+def error_message(error: Exception) -> str:
+    """A cloud error in plain words; a rule that stopped an action (the services'
+    `ApplicationError`) already carries its message for the user."""
+    if isinstance(error, CloudError):
+        return error_text(error)
+    return str(getattr(error, "message", error))

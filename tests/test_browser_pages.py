@@ -17,7 +17,7 @@ from django.http import HttpRequest
 
 from sharing.models import Partner, Share, Team
 
-from .conftest import CHROMIUM, GLOBEX, INITECH, PASSWORD, acme_image, skip_without_chromium
+from .conftest import CHROMIUM, GLOBEX, INITECH, acme_image, log_in, skip_without_chromium
 
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
@@ -54,15 +54,6 @@ def new_page(browser, **options):
     page = context.new_page()
     page.set_default_timeout(15_000)
     return page
-
-
-def log_in(page, base_url: str, username: str) -> None:
-    page.context.clear_cookies()
-    page.goto(f"{base_url}/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url(f"{base_url}/t/**")
 
 
 def with_message(page, base_url: str) -> None:

@@ -22,7 +22,7 @@ from sharing.cloud import CloudError
 from sharing.forms import AccessRequestForm, HistoryFilterForm, RejectForm, ShareForm
 from sharing.models import AccessRequest, Channel, Membership, Outcome, RequestStatus, Role, Team
 from sharing.services import ApplicationError, ShareOutcome
-from sharing.wording import error_text
+from sharing.wording import error_message, error_text
 
 from . import schemas as s
 from .auth import TokenAuth, member
@@ -245,7 +245,7 @@ def _requests_answer(
 ) -> HttpResponse:
     requests = [_request_out(found) for _, found in made if isinstance(found, AccessRequest)]
     refused = [
-        {"tenant": tenant, "message": _error_text(found)}
+        {"tenant": tenant, "message": error_message(found)}
         for tenant, found in made
         if not isinstance(found, AccessRequest)
     ]
@@ -255,10 +255,6 @@ def _requests_answer(
     if isinstance(first, CloudError):
         return cloud_problem(first, refused=refused)
     return problem(409, "No request was made; see `refused`.", kind="rule", refused=refused)
-
-
-def _error_text(error: ApplicationError | CloudError) -> str:
-    return error_text(error) if isinstance(error, CloudError) else error.message
 
 
 @api.delete(
