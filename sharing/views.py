@@ -284,8 +284,7 @@ def history(request: HttpRequest, team_slug: str) -> HttpResponse:
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = selectors.history_entries(team=team, filters=filters)
-    before = request.GET.get("before")
-    before = int(before) if before and before.isdigit() else None
+    before = _entry_id(request.GET.get("before"))
     page, next_before = selectors.history_page(entries, before=before)
     context = {
         "form": form,
@@ -295,6 +294,14 @@ def history(request: HttpRequest, team_slug: str) -> HttpResponse:
         "chart": selectors.activity_chart(team=team) if before is None else None,
     }
     return render(request, "sharing/history.html", context)
+
+
+def _entry_id(raw: str | None) -> int | None:
+    """A ledger entry ID from the query string: ASCII digits that fit a bigint, else None
+    (`"²".isdigit()` is true, and `int()` takes other scripts' digits too)."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return None
 
 
 CSV_COLUMNS = [
@@ -312,8 +319,11 @@ class _Echo:
 
 
 def _cell(value: object) -> object:
-    """Defuse spreadsheet formulas: names and notes come from outside (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Defuse spreadsheet formulas: names and notes come from outside (OWASP CSV injection).
+    Spreadsheets skip leading whitespace before a formula, so " =1+1" is one too."""
+    if isinstance(value, str) and (
+        value[:1] in ("=", "+", "-", "@", "\t", "\r") or value.lstrip()[:1] in ("=", "+", "-", "@")
+    ):
         return "'" + value
     return value
 
