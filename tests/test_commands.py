@@ -7,6 +7,7 @@ import sys
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from sharing.cloud.fake import CloudState, FakeCloudApp, running_server, seed_demo_cloud
 from sharing.clouds import client_for
@@ -122,7 +123,8 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
     assert Team.objects.get().slug == "acme"
     roles = dict(Membership.objects.values_list("user__username", "role"))
     assert roles == {"alice": "admin", "bob": "member", "carol": "viewer"}
-    assert authenticate(username="alice", password=settings.DEMO_PASSWORD) is not None
+    login = RequestFactory().post("/accounts/login/")  # django-axes needs the request
+    assert authenticate(login, username="alice", password=settings.DEMO_PASSWORD) is not None
     assert images_once > 0
     assert dict(Partner.objects.values_list("tenant", "name")) == {
         "100002": "Globex",
