@@ -235,6 +235,7 @@ AXES_LOCKOUT_PARAMETERS = [
     for part in env.list("AXES_LOCKOUT_PARAMETERS", default=["username+ip_address"])
 ]
 AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_CALLABLE = "sharing.access.login_username"
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 
 LOGIN_URL = "login"

@@ -5,6 +5,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.core.validators import slug_re
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -46,9 +47,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def home(request: HttpRequest) -> HttpResponse:
     """To the chosen team (the switcher sends `?team=`), else the user's first team."""
     memberships = Membership.objects.filter(user=request.user).select_related("team")
+    chosen = request.GET.get("team", "")
     membership = (
-        memberships.filter(team__slug=request.GET.get("team", "")).first() or memberships.first()
-    )
+        slug_re.match(chosen) and memberships.filter(team__slug=chosen).first()
+    ) or memberships.first()
     if membership is None:
         return render(request, "sharing/no_team.html")
     return redirect("images", team_slug=membership.team.slug)

@@ -337,3 +337,30 @@ def test_database_connections_persist_with_health_checks_by_default():
         pytest.skip("CONN_MAX_AGE is set in this environment")
     assert database["CONN_MAX_AGE"] == 600
     assert database["CONN_HEALTH_CHECKS"] is True
+
+
+# What PostgreSQL refuses: NUL in text, values longer than a column.
+
+
+def test_a_user_name_longer_than_any_is_recorded_cut_to_length(client, alice):
+    from axes.models import AccessAttempt
+
+    response = client.post("/accounts/login/", {"username": "x" * 3000, "password": "wrong"})
+    assert response.status_code == 200
+    assert len(AccessAttempt.objects.get().username) == 150
+
+
+def test_a_team_switch_to_a_name_that_is_no_slug_goes_to_the_first_team(client, alice):
+    client.force_login(alice)
+    response = client.get("/", {"team": "acme\x00"})
+    assert response["Location"] == "/t/acme/images/"
+
+
+def test_an_image_name_with_a_nul_is_stored_with_a_replacement_character(client, cloud, alice, bob):
+    image = acme_image(cloud, name="web\x00base")
+    client.force_login(bob)
+    client.post(
+        "/t/acme/requests/new/?region=IAD",
+        {"image_id": image, "member": INITECH, "justification": "pilot"},
+    )
+    assert AccessRequest.objects.get().image_name == "web\ufffdbase"
