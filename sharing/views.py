@@ -10,6 +10,7 @@ from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
@@ -272,7 +273,9 @@ def incoming_set(
     except CloudError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, f"“{image.name or image_id}” is now {status} for this team.")
+        # The name comes from another account's cloud: isolated, like on every page.
+        name = format_html("“<bdi>{}</bdi>”", image.name or image_id)
+        messages.success(request, format_html("{} is now {} for this team.", name, status))
     return redirect(reverse("incoming", args=[team.slug]) + f"?region={region}")
 
 

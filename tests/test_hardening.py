@@ -369,3 +369,14 @@ def test_an_image_name_with_a_nul_is_stored_with_a_replacement_character(client,
         {"image_id": image, "member": INITECH, "justification": "pilot"},
     )
     assert AccessRequest.objects.get().image_name == "web\ufffdbase"
+
+
+def test_an_incoming_images_name_in_a_message_is_escaped_and_isolated(client, cloud, alice):
+    from .conftest import ACME
+
+    name = f"<b>crm</b>{RLO}"
+    offered = cloud.create_image(owner=GLOBEX, region="IAD", name=name)["id"]
+    cloud.add_member(offered, ACME)
+    client.force_login(alice)
+    response = client.post(f"/t/acme/incoming/{offered}/accept/?region=IAD", follow=True)
+    assert f"“<bdi>&lt;b&gt;crm&lt;/b&gt;{RLO}</bdi>” is now accepted" in response.text
