@@ -31,7 +31,6 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
-	$(DEMO_ENV) $(BIN)/python manage.py createcachetable
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Dashboard: http://127.0.0.1:8000/"

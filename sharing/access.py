@@ -14,6 +14,16 @@ class AuthedRequest(HttpRequest):
     user: User
 
 
+def login_username(request: HttpRequest, credentials: dict | None) -> str:
+    """The user name django-axes records for a log-in attempt (AXES_USERNAME_CALLABLE).
+
+    The log-in form does not bound what is typed, and axes stores it in a 255-character column:
+    cut to a user name's length (150) and without NUL, so any input is recorded, not a 500.
+    """
+    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    return str(raw).replace("\x00", "")[:150]
+
+
 def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Membership:
     """The user's membership of the team, if it has at least `role`.
 

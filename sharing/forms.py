@@ -55,6 +55,17 @@ class DateInput(forms.DateInput):
 
 
 class PartnerChoice(forms.ModelMultipleChoiceField):
+    def clean(self, value):
+        # A primary key the database cannot hold is no partner (not an OverflowError).
+        for pk in value or []:
+            if not (str(pk).isascii() and str(pk).isdigit() and len(str(pk)) <= 18):
+                raise forms.ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super().clean(value)
+
     def label_from_instance(self, partner: Partner) -> str:
         return f"{partner.name} ({partner.tenant})"
 
@@ -166,6 +177,9 @@ class HistoryFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        for name in ("since", "until"):
+            if data.get(name) and data[name].year < 1900:
+                self.add_error(name, "Pick a date from 1900 on.")  # also drops it from data
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "This date is before the start date.")
         return data

@@ -2,11 +2,16 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from sharing import crypto
 from sharing.cloud import AUTH_KINDS, MEMBER_STATUSES, TENANT_FORMATS
+
+# The most days a team setting may hold: ten years.
+MAX_DAYS = 3650
 
 
 def _choices(name: str, pairs: tuple[tuple[str, str], ...]) -> Any:
@@ -70,14 +75,21 @@ class Team(models.Model):
     approval_policy = models.CharField(
         max_length=10, choices=ApprovalPolicy.choices, default=ApprovalPolicy.MEMBERS
     )
+    # Bounded so date arithmetic in the background job can never overflow.
     max_share_days = models.PositiveIntegerField(
-        default=365, help_text="The longest a requested share may last."
+        default=365,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_DAYS)],
+        help_text=f"The longest a requested share may last (1 to {MAX_DAYS} days).",
     )
     request_expiry_days = models.PositiveIntegerField(
-        default=14, help_text="Pending requests expire after this many days."
+        default=14,
+        validators=[MinValueValidator(1), MaxValueValidator(MAX_DAYS)],
+        help_text=f"Pending requests expire after this many days (1 to {MAX_DAYS}).",
     )
     reminder_days = models.PositiveIntegerField(
-        default=3, help_text="Admins are reminded this many days before a share ends."
+        default=3,
+        validators=[MaxValueValidator(MAX_DAYS)],
+        help_text=f"Admins are reminded this many days before a share ends (0 to {MAX_DAYS}).",
     )
     time_zone = models.CharField(
         max_length=64,
@@ -117,10 +129,27 @@ class Team(models.Model):
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo(settings.TIME_ZONE)
 
+    def catalog_region(self, region: str | None) -> str | None:
+        """The catalog's spelling of `region`, matched case-insensitively; None if absent."""
+        wanted = (region or "").strip().casefold()
+        return next((name for name in self.regions if name.casefold() == wanted), None)
+
     def region_or_default(self, region: str | None) -> str:
-        if region and region.upper() in self.regions:
-            return region.upper()
-        return self.default_region or (self.regions[0] if self.regions else "")
+        return (
+            self.catalog_region(region)
+            or self.default_region
+            or (self.regions[0] if self.regions else "")
+        )
+
+    def clean(self) -> None:
+        if self.default_region and self.regions:
+            found = self.catalog_region(self.default_region)
+            if found is None:
+                regions = ", ".join(self.regions)
+                raise ValidationError(
+                    {"default_region": f"Not one of the team's regions ({regions})."}
+                )
+            self.default_region = found
 
 
 class Membership(models.Model):

@@ -5,6 +5,7 @@ Delivery failures are logged, never shown to the person who clicked.
 """
 
 import logging
+import unicodedata
 from collections.abc import Iterable
 
 from django.conf import settings
@@ -29,10 +30,24 @@ def admin_emails(team: Team, *, exclude: Iterable[int] = ()) -> list[str]:
     return sorted({u.email for u in users.exclude(pk__in=list(exclude)) if u.email})
 
 
+SUBJECT_MAX = 200
+
+
+def single_line(text: str, limit: int = SUBJECT_MAX) -> str:
+    """Header-safe text: control, line and paragraph separators become spaces, runs of
+    whitespace one space, and it is cut to `limit` characters. Image names come from the
+    cloud and may hold CR/LF, which an e-mail header refuses."""
+    cleaned = "".join(
+        " " if unicodedata.category(char) in {"Cc", "Zl", "Zp"} else char for char in text
+    )
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
+
+
 def _send(template: str, recipients: list[str], context: dict) -> None:
     if not recipients:
         return
-    subject = render_to_string(f"email/{template}_subject.txt", context).strip()
+    subject = single_line(render_to_string(f"email/{template}_subject.txt", context))
     text = render_to_string(f"email/{template}.txt", context)
     html = render_to_string(f"email/{template}.html", context)
 

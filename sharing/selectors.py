@@ -341,7 +341,7 @@ def history_entries(*, team: Team, filters: dict) -> QuerySet[LedgerEntry]:
         entries = entries.filter(outcome=filters["outcome"])
     if filters.get("since"):
         entries = entries.filter(created_at__gte=_start_of(filters["since"]))
-    if filters.get("until"):
+    if filters.get("until") and filters["until"] < date.max:  # the last day has no next day
         entries = entries.filter(created_at__lt=_start_of(filters["until"] + timedelta(days=1)))
     return entries.order_by("-created_at", "-id")
 

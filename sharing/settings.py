@@ -7,6 +7,7 @@ stops start-up with an `ImproperlyConfigured` error naming the variable.
 import base64
 import hashlib
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -113,6 +114,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_tasks_db",
     "ninja",  # the automation API: its docs page and static files
+    "axes",
     "sharing",
 ]
 
@@ -126,6 +128,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out login into the lockout page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "sharing.urls"
@@ -161,6 +165,10 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         {"timeout": 20, "transaction_mode": "IMMEDIATE"}
     )
+# Persistent connections: opening a PostgreSQL connection per request costs more than the
+# request (bench/connections.py). Health checks replace a connection the server dropped.
+DATABASES["default"]["CONN_MAX_AGE"] = env_int("CONN_MAX_AGE", 600)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = env_bool("CONN_HEALTH_CHECKS", True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Tokens are cached here, so it must be shared by every process: the database cache by
@@ -185,6 +193,13 @@ def _mailer(config: dict) -> dict:
     }
 
 
+# Mail is not optional in production: requesters learn decisions and admins learn of requests
+# only by e-mail, so without EMAIL_URL start-up stops (the console is for DEBUG and DEMO).
+if not (DEBUG or DEMO) and not env.str("EMAIL_URL", default=""):
+    raise ImproperlyConfigured(
+        "EMAIL_URL is required unless DEBUG or DEMO is on, e.g. "
+        "smtp+tls://user:password@smtp.example.com:587 (decisions and requests go out by e-mail)."
+    )
 MAILERS = {"default": _mailer(env_url("EMAIL_URL", "consolemail://", env.email_url_config))}
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="dashboard@localhost")
 # Links in e-mails point here.
@@ -206,6 +221,26 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+# Log-in throttling (django-axes): after AXES_FAILURE_LIMIT wrong passwords for one user from
+# one address, that pair is locked out for AXES_COOLOFF_MINUTES (0: until an admin unlocks it
+# in Django admin, "Access attempts", or with `manage.py axes_reset_username`).
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+_cooloff_minutes = env_int("AXES_COOLOFF_MINUTES", 30)
+AXES_COOLOFF_TIME = timedelta(minutes=_cooloff_minutes) if _cooloff_minutes else None
+# Comma-separated alternatives, each a field or fields joined by "+" (locked together).
+AXES_LOCKOUT_PARAMETERS = [
+    part.split("+") if "+" in part else part
+    for part in env.list("AXES_LOCKOUT_PARAMETERS", default=["username+ip_address"])
+]
+AXES_RESET_ON_SUCCESS = True
+AXES_VERBOSE = False  # axes logs every start and log-in otherwise; attempts are in /admin/
+AXES_USERNAME_CALLABLE = "sharing.access.login_username"
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"

@@ -1,5 +1,7 @@
 """Background work on Django's task framework (`django.tasks`, run by `db_worker`)."""
 
+import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.tasks import TaskResultStatus, task
@@ -7,6 +9,8 @@ from django.utils import timezone
 
 from sharing import services
 from sharing.models import Team
+
+log = logging.getLogger(__name__)
 
 TIME_LIMITS_EVERY = timedelta(hours=1)
 
@@ -18,12 +22,29 @@ def enforce_time_limits() -> dict[str, str]:
     `python manage.py schedule_tasks` (in the release step) starts the chain once.
     """
     report = {}
-    for team in Team.objects.exclude(identity_url=""):
-        reconciled = services.team_reconcile(team=team)
-        limits = services.team_time_limits(team=team)
-        report[team.slug] = f"{reconciled}; {limits}"
-    schedule_next(already_running=True)
+    try:
+        for team in Team.objects.exclude(identity_url=""):
+            report[team.slug] = for_each_team(team, _reconcile_and_limit)
+    finally:
+        schedule_next(already_running=True)  # the chain goes on, whatever happened above
     return report
+
+
+def _reconcile_and_limit(team: Team) -> str:
+    return f"{services.team_reconcile(team=team)}; {services.team_time_limits(team=team)}"
+
+
+def for_each_team(team: Team, work: Callable[[Team], object]) -> str:
+    """Run one team's share of a background job; a failure is logged and reported as text.
+
+    The broad `except` is deliberate and only here: one team's bad data or cloud must not
+    stop the job for the teams after it. Views and services never catch this broadly.
+    """
+    try:
+        return str(work(team))
+    except Exception as exc:
+        log.exception("Background work failed for team %s", team.slug)
+        return f"failed: {type(exc).__name__}: {exc}"
 
 
 def schedule_next(*, already_running: bool = False) -> bool:

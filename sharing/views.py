@@ -5,10 +5,12 @@ from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
+from django.core.validators import slug_re
 from django.db import connection
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
@@ -46,9 +48,10 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def home(request: AuthedRequest) -> HttpResponse:
     """To the chosen team (the switcher sends `?team=`), else the user's first team."""
     memberships = Membership.objects.filter(user=request.user).select_related("team")
+    chosen = request.GET.get("team", "")
     membership = (
-        memberships.filter(team__slug=request.GET.get("team", "")).first() or memberships.first()
-    )
+        slug_re.match(chosen) and memberships.filter(team__slug=chosen).first()
+    ) or memberships.first()
     if membership is None:
         return render(request, "sharing/no_team.html")
     return redirect("images", team_slug=membership.team.slug)
@@ -284,7 +287,9 @@ def incoming_set(
     except CloudError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, f"“{image.name or image_id}” is now {status} for this team.")
+        # The name comes from another account's cloud: isolated, like on every page.
+        name = format_html("“<bdi>{}</bdi>”", image.name or image_id)
+        messages.success(request, format_html("{} is now {} for this team.", name, status))
     return redirect(reverse("incoming", args=[team.slug]) + f"?region={region}")
 
 
@@ -298,8 +303,7 @@ def history(request: AuthedRequest, team_slug: str) -> HttpResponse:
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = selectors.history_entries(team=team, filters=filters)
-    before = request.GET.get("before")
-    before = int(before) if before and before.isdigit() else None
+    before = _entry_id(request.GET.get("before"))
     page, next_before = selectors.history_page(entries, before=before)
     context = {
         "form": form,
@@ -309,6 +313,14 @@ def history(request: AuthedRequest, team_slug: str) -> HttpResponse:
         "chart": selectors.activity_chart(team=team) if before is None else None,
     }
     return render(request, "sharing/history.html", context)
+
+
+def _entry_id(raw: str | None) -> int | None:
+    """A ledger entry ID from the query string: ASCII digits that fit a bigint, else None
+    (`"²".isdigit()` is true, and `int()` takes other scripts' digits too)."""
+    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18:
+        return int(raw)
+    return None
 
 
 CSV_COLUMNS = [
@@ -326,8 +338,11 @@ class _Echo:
 
 
 def _cell(value: object) -> object:
-    """Defuse spreadsheet formulas: names and notes come from outside (OWASP CSV injection)."""
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+    """Defuse spreadsheet formulas: names and notes come from outside (OWASP CSV injection).
+    Spreadsheets skip leading whitespace before a formula, so " =1+1" is one too."""
+    if isinstance(value, str) and (
+        value[:1] in ("=", "+", "-", "@", "\t", "\r") or value.lstrip()[:1] in ("=", "+", "-", "@")
+    ):
         return "'" + value
     return value
 

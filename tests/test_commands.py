@@ -7,6 +7,7 @@ import sys
 import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
+from django.test import RequestFactory
 
 from sharing.cloud import http as cloud_http
 from sharing.cloud.fake import CloudState, FakeCloudApp, running_server, seed_demo_cloud
@@ -134,8 +135,9 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
         ("acme", "carol", "viewer"),
         ("globex", "gina", "admin"),
     }
-    assert authenticate(username="alice", password=settings.DEMO_PASSWORD) is not None
-    assert authenticate(username="gina", password=settings.DEMO_PASSWORD) is not None
+    login = RequestFactory().post("/accounts/login/")  # django-axes needs the request
+    assert authenticate(login, username="alice", password=settings.DEMO_PASSWORD) is not None
+    assert authenticate(login, username="gina", password=settings.DEMO_PASSWORD) is not None
     assert images_once > 0
     assert dict(Partner.objects.filter(team__slug="acme").values_list("tenant", "name")) == {
         "100002": "Globex",

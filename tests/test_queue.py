@@ -21,10 +21,10 @@ def test_the_queue_shows_name_partner_justification_end_and_age(client, alice, b
     client.force_login(alice)
     text = client.get("/t/acme/requests/").text
     assert "CRM appliance" in text
-    assert f'Globex <span class="mono muted">{GLOBEX}</span>' in text
+    assert f'<bdi>Globex</bdi> <bdi class="mono muted">{GLOBEX}</bdi>' in text
     assert "Globex runs our CRM appliance." in text
     assert ">until 1 Jan 2027</time>" in text
-    assert "just now by bob" in text
+    assert "just now by <bdi>bob</bdi>" in text
 
 
 def test_an_admin_approves_and_rejects_from_the_queue(client, alice, bob, cloud, team):

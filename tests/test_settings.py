@@ -65,6 +65,10 @@ def test_demo_runs_without_secret_key_or_credentials_key():
         ("CLOUD_READ_TIMEOUT", "soon"),
         ("CLOUD_SHARE_CONCURRENCY", "0"),
         ("CACHE_URL", "nosuchcache://x"),
+        ("AXES_FAILURE_LIMIT", "0"),
+        ("AXES_COOLOFF_MINUTES", "half an hour"),
+        ("CONN_MAX_AGE", "forever"),
+        ("CONN_HEALTH_CHECKS", "perhaps"),
     ],
 )
 def test_a_bad_value_stops_start_up_naming_the_variable(name, value):

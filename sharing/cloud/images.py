@@ -66,7 +66,7 @@ class Image:
         tags = data.get("tags")
         return cls(
             id=data["id"],
-            name=_str(data.get("name")),
+            name=_name(data.get("name")),
             status=_str(data.get("status")),
             visibility=_str(data.get("visibility")),
             owner=_str(data.get("owner")),
@@ -495,6 +495,12 @@ def _list(body: dict, key: str) -> list:
 
 def _str(value: object) -> str | None:
     return value if isinstance(value, str) else None
+
+
+def _name(value: object) -> str | None:
+    """A name as text a database can store: PostgreSQL refuses NUL, so it becomes U+FFFD."""
+    text = _str(value)
+    return text.replace("\x00", "\ufffd") if text else text
 
 
 def _int(value: object) -> int | None:

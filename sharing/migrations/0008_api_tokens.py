@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0006_ledger_channel_and_settlement'),
+        ('sharing', '0007_team_setting_bounds_and_cache_table'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -1,4 +1,4 @@
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from django import template
 from django.utils.html import format_html
@@ -93,9 +93,12 @@ def tenant(context, tenant_id: str | None):
         names = dict(team.partners.values_list("tenant", "name")) if team else {}
         if request is not None:
             request._partner_names = names
+    # <bdi>: the name and the ID come from outside; either may hold right-to-left controls.
     if tenant_id in names:
-        return format_html('{} <span class="mono muted">{}</span>', names[tenant_id], tenant_id)
-    return format_html('<span class="mono">{}</span>', tenant_id)
+        return format_html(
+            '<bdi>{}</bdi> <bdi class="mono muted">{}</bdi>', names[tenant_id], tenant_id
+        )
+    return format_html('<bdi class="mono">{}</bdi>', tenant_id)
 
 
 @register.simple_tag(takes_context=True)
@@ -112,3 +115,9 @@ def sort_header(context, key: str, label: str, css: str = ""):
         '<th scope="col" class="{}" aria-sort="{}"><a href="{}">{}{}</a></th>',
         css, state, href, label, arrow,
     )  # fmt: skip
+
+
+@register.filter
+def minutes(duration: timedelta | None) -> int:
+    """A duration in whole minutes, rounded up (a 90 s lock-out reads "2 minutes")."""
+    return -(-int(duration.total_seconds()) // 60) if duration else 0

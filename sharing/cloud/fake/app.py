@@ -101,7 +101,7 @@ class FakeCloudApp:
     ) -> None:
         self.state = state
         self.base_url = base_url.rstrip("/")
-        self.regions = tuple(region.upper() for region in regions)
+        self.regions = tuple(regions)  # the catalog's spelling, as a real Keystone keeps it
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         response = self.respond(Request.from_environ(environ))
@@ -166,7 +166,9 @@ class FakeCloudApp:
             for route in _ROUTES:
                 found = route.regex.match(path)
                 region = found and found.groupdict().get("region")
-                if found and (region is None or region.upper() in self.regions):
+                if found and (
+                    region is None or region.upper() in {r.upper() for r in self.regions}
+                ):
                     return route, found.groupdict()
         raise glance_error(404, glance.NOT_FOUND)
 

@@ -41,13 +41,15 @@ class Command(BaseCommand):
             project=options["project"],
             domain=options["domain"],
         )
-        region = options["region"].upper()
+        typed = options["region"].strip()
         try:
             auth = authenticate(account)
-            if region not in auth.regions:
+            # Matched case-insensitively, kept as the catalog spells it ("RegionOne").
+            region = next((r for r in auth.regions if r.casefold() == typed.casefold()), None)
+            if region is None:
                 found = ", ".join(auth.regions) or "none"
                 raise CommandError(
-                    f"The catalog has no image endpoint in region {region} (found: {found})."
+                    f"The catalog has no image endpoint in region {typed} (found: {found})."
                 )
             ImagesClient(account, region).list_images(limit=1)
         except CloudError as error:

@@ -1,15 +1,17 @@
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from sharing import services
 from sharing.models import Team
+from sharing.tasks import for_each_team
 
 
 class Command(BaseCommand):
     help = (
         "Reconcile the dashboard with the cloud: settle attempts left without an outcome, copy "
-        "consumers' status changes, and record members added or removed outside the dashboard."
+        "consumers' status changes, and record members added or removed outside the dashboard. "
+        "A team that fails is reported and the others still run; the exit status is then 1."
     )
 
     def add_arguments(self, parser):
@@ -26,7 +28,16 @@ class Command(BaseCommand):
         teams = Team.objects.exclude(identity_url="")
         if options["team"]:
             teams = teams.filter(slug=options["team"])
+        older_than = timedelta(seconds=options["settle_after"])
+        failed = []
         for team in teams:
-            older_than = timedelta(seconds=options["settle_after"])
-            report = services.team_reconcile(team=team, older_than=older_than)
-            self.stdout.write(f"{team.slug}: {report}.")
+            report = for_each_team(
+                team, lambda team: services.team_reconcile(team=team, older_than=older_than)
+            )
+            if report.startswith("failed:"):
+                failed.append(team.slug)
+                self.stderr.write(f"{team.slug}: {report}")
+            else:
+                self.stdout.write(f"{team.slug}: {report}.")
+        if failed:
+            raise CommandError(f"Reconciling failed for {', '.join(failed)}; see the log.")
