@@ -42,6 +42,7 @@ demo: $(VENV)/.installed
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # Real OpenStack Glance 33.0.0 (its own cached Python 3.11 venv) against the built-in cloud and
