@@ -147,44 +147,92 @@ def _member_now(client: ImagesClient, image_id: str, member_id: str) -> Member |
 
 
 def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
+    """A share succeeded if the tenant was a member once it was done; a revoke if it was a
+    member when the revoke began and gone once it was done. Once done: the next entry's
+    answer on this member, else the member as the cloud shows it now. When it began: the
+    previous entry, if answered before this attempt began, else the member's timestamps."""
     sharing = entry.action == Action.SHARE
+    member = _member_now(client, entry.image_id, entry.tenant)
+    before, since = _state_before(entry, member)
     later = _next_member_entry(entry)
     if later is None:
-        present = _member_now(client, entry.image_id, entry.tenant) is not None
-        where = "now"
-    else:
-        present = _present_before(later)
-        where = f"before entry #{later.pk}"
-        if present is None:
-            member = _member_now(client, entry.image_id, entry.tenant)
-            # Glance keeps a member's created_at: one created before the later action was
-            # there before it.
-            if member is not None and member.created_at and member.created_at < later.created_at:
-                present = True
-        if present is None:
+        after, until = member is not None, "now"
+        if not sharing and member is not None and not _surely_before(member.updated_at, entry):
             return _Verdict(
                 Outcome.UNKNOWN,
-                f"The cloud cannot tell: entry #{later.pk} changed this member again before "
-                "its state was known.",
+                f"The cloud cannot tell: {entry.tenant} is a member now, but changed since the "
+                "revoke began (removed and added again, or a new status).",
             )
-    happened = present if sharing else not present
-    state = "a member" if present else "not a member"
+    else:
+        after, until = _present_before(later), f"before entry #{later.pk}"
+        if after is None and member is not None:
+            if _surely_before(member.updated_at, later):
+                after = True  # unchanged since before the later action
+            elif member.created_at is not None and member.created_at >= later.created_at:
+                after = False  # it first existed after the later action began
+    if after is None:
+        return _Verdict(
+            Outcome.UNKNOWN,
+            f"The cloud cannot tell: entry #{later.pk} changed this member again before its "
+            "state was known.",
+        )
+    who = entry.tenant
+    if sharing:
+        # A share succeeded if the member was there once it was done, added by it or already
+        # there (as a 409 says): the next action's answer or today's state, bounded by it.
+        if not after:
+            return _Verdict(
+                Outcome.FAILED, f"Settled from evidence: {who} was not a member {until}."
+            )
+        how = f"not a member {since}; " if before is False else ""
+        return _Verdict(
+            Outcome.SUCCEEDED, f"Settled from evidence: {who} was {how}a member {until}."
+        )
+    # A revoke succeeded if the member was there when it began and gone once it was done.
+    if after:
+        return _Verdict(Outcome.FAILED, f"Settled from evidence: {who} was still a member {until}.")
+    if before is None:
+        # Asked of a member the page or the API listed: it was one when the revoke began.
+        before, since = True, "when the revoke was asked (listed then)"
+    if not before:
+        return _Verdict(
+            Outcome.FAILED, f"Settled from evidence: {who} was not a member {since}, nothing "
+            "to remove.",
+        )  # fmt: skip
     return _Verdict(
-        Outcome.SUCCEEDED if happened else Outcome.FAILED,
-        f"Settled from evidence: {entry.tenant} was {state} {where}.",
+        Outcome.SUCCEEDED, f"Settled from evidence: {who} was a member {since}; gone {until}."
     )
+
+
+# Glance's timestamps have whole seconds: one proves an order only a second away.
+_TICK = timedelta(seconds=1)
+
+
+def _surely_before(moment: datetime | None, entry: LedgerEntry) -> bool:
+    return moment is not None and moment + _TICK <= entry.created_at
+
+
+def _state_before(entry: LedgerEntry, member: Member | None) -> tuple[bool | None, str]:
+    """Whether the tenant was a member when this attempt began, and how that is known."""
+    previous = _previous_member_entry(entry)
+    if previous is not None:
+        known = _present_after(previous, entry)
+        if known is not None:
+            return known, f"after entry #{previous.pk}"
+    if member is not None:
+        if _surely_before(member.updated_at, entry):
+            return True, "before it (unchanged since)"
+        # Glance keeps a member's created_at even when it is removed and added again: one
+        # created after the attempt began did not exist before it.
+        if member.created_at is not None and member.created_at >= entry.created_at:
+            return False, "before it (created after it began)"
+    return None, ""
 
 
 def _next_member_entry(entry: LedgerEntry) -> LedgerEntry | None:
     """The next action on the same member after this one: the bound of what it can have done."""
     return (
-        LedgerEntry.objects.filter(
-            team_id=entry.team_id,
-            region=entry.region,
-            image_id=entry.image_id,
-            tenant=entry.tenant,
-            action__in=_MEMBER_ACTIONS,
-        )  # fmt: skip
+        _member_entries(entry)
         .filter(
             Q(created_at__gt=entry.created_at) | Q(created_at=entry.created_at, pk__gt=entry.pk)
         )
@@ -193,9 +241,58 @@ def _next_member_entry(entry: LedgerEntry) -> LedgerEntry | None:
     )
 
 
+def _previous_member_entry(entry: LedgerEntry) -> LedgerEntry | None:
+    """The last action on the same member, or drift found, before this one began."""
+    return (
+        _member_entries(entry, Action.DRIFT)
+        .filter(
+            Q(created_at__lt=entry.created_at) | Q(created_at=entry.created_at, pk__lt=entry.pk)
+        )
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def _member_entries(entry: LedgerEntry, *more: str):
+    return LedgerEntry.objects.filter(
+        team_id=entry.team_id, region=entry.region, image_id=entry.image_id,
+        tenant=entry.tenant, action__in=[*_MEMBER_ACTIONS, *more],
+    )  # fmt: skip
+
+
+def _definite(entry: LedgerEntry) -> bool:
+    """Answered by the cloud itself, not settled from evidence or inferred from a retry."""
+    return (
+        entry.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)
+        and not entry.settled_at
+        and not entry.message.startswith(_INFERRED)
+    )
+
+
+# Receipts whose outcome the client inferred (cloud/images.py): not an answer about the member.
+_INFERRED = ("An earlier try", "Checked after")
+
+
+def _present_after(previous: LedgerEntry, entry: LedgerEntry) -> bool | None:
+    """Whether the member existed once `previous` was answered, if that was before `entry`
+    began (None: it does not tell)."""
+    if previous.completed_at is None or previous.completed_at > entry.created_at:
+        return None  # still on its way when this attempt began
+    if previous.action == Action.DRIFT:
+        return not previous.message.startswith("No longer a member")
+    if previous.settled_at:
+        return None
+    if previous.action == Action.SHARE:
+        return True if previous.outcome == Outcome.SUCCEEDED else None
+    # A revoke that succeeded, however it was established, or was answered 404: gone.
+    if previous.outcome == Outcome.SUCCEEDED or previous.http_status == 404:
+        return False
+    return None
+
+
 def _present_before(later: LedgerEntry) -> bool | None:
     """Whether the member existed just before `later`, from the cloud's answer to it."""
-    if later.outcome is None or later.settlement or later.message.startswith("An earlier try"):
+    if not _definite(later):
         return None
     if later.action == Action.SHARE:
         return {201: False, 200: False, 409: True}.get(later.http_status or 0)
@@ -242,7 +339,12 @@ def shares_sync(*, team: Team, images: Iterable[tuple[str, str]] = ()) -> Counte
     targets = set(active.values_list("region", "image_id").distinct().order_by())
     targets |= set(
         LedgerEntry.objects.filter(team=team, action__in=_MEMBER_ACTIONS)
-        .filter(Q(settled_at__gte=timezone.now() - SYNC_WINDOW) | Q(outcome__isnull=True))
+        .filter(
+            Q(created_at__gte=timezone.now() - SYNC_WINDOW)
+            | Q(settled_at__gte=timezone.now() - SYNC_WINDOW)
+            | Q(outcome__isnull=True)
+            | Q(outcome=Outcome.UNKNOWN, settled_at=None)
+        )
         .values_list("region", "image_id")
         .distinct()
         .order_by()

@@ -288,8 +288,8 @@ class Fault:
 @dataclass(frozen=True)
 class MemberCall:
     """A member create, update or delete the cloud handled, and the status it answered (the
-    client may never have seen it). `global_request_id` is the caller's
-    X-OpenStack-Request-ID header, if it sent one."""
+    client may never have seen it). `at` is an ISO time to the microsecond, unlike Glance's;
+    `global_request_id` the caller's X-OpenStack-Request-ID header, if it sent one."""
 
     at: str
     route: str
@@ -861,7 +861,7 @@ class CloudState:
             db.execute(
                 "INSERT INTO member_calls (at, route, image_id, member_id, status, "
                 "global_request_id) VALUES (?, ?, ?, ?, ?, ?)",
-                (isotime(utcnow()), route, image_id, member_id, status, global_request_id),
+                (utcnow().isoformat(), route, image_id, member_id, status, global_request_id),
             )
 
     def member_calls(self, global_request_id: str | None = None) -> list[MemberCall]:
