@@ -155,21 +155,14 @@ def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
     member = _member_now(client, entry.image_id, entry.tenant)
     before, since = _state_before(entry, member)
     later = _next_member_entry(entry)
-    if later is None:
-        after, until = member is not None, "now"
-        if not sharing and member is not None and not _surely_before(member.updated_at, entry):
-            return _Verdict(
-                Outcome.UNKNOWN,
-                f"The cloud cannot tell: {entry.tenant} is a member now, but changed since the "
-                "revoke began (removed and added again, or a new status).",
-            )
-    else:
-        after, until = _present_before(later), f"before entry #{later.pk}"
-        if after is None and member is not None:
-            if _surely_before(member.updated_at, later):
-                after = True  # unchanged since before the later action
-            elif member.created_at is not None and member.created_at >= later.created_at:
-                after = False  # it first existed after the later action began
+    changed = member is not None and not _surely_before(member.updated_at, entry)
+    if later is None and not sharing and changed:
+        return _Verdict(
+            Outcome.UNKNOWN,
+            f"The cloud cannot tell: {entry.tenant} is a member now, but changed since the "
+            "revoke began (removed and added again, or a new status).",
+        )
+    after, until = _state_after(entry, later, member)
     if after is None:
         return _Verdict(
             Outcome.UNKNOWN,
@@ -202,6 +195,38 @@ def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
     return _Verdict(
         Outcome.SUCCEEDED, f"Settled from evidence: {who} was a member {since}; gone {until}."
     )
+
+
+def _state_after(
+    entry: LedgerEntry, later: LedgerEntry | None, member: Member | None
+) -> tuple[bool | None, str]:
+    """Whether the tenant was a member once `entry` was done (just before `later`, the next
+    action on it), and how that is known. Where the later action's own answer does not tell,
+    what it can have done does: a share only adds, so a member missing after it was missing
+    before it; a revoke only removes, so a member there after it was there before it."""
+    chain: list[LedgerEntry] = []
+    known: bool | None = None
+    while later is not None and len(chain) < _CHAIN_LIMIT:
+        known = _present_before(later)
+        if known is None and member is not None:
+            if _surely_before(member.updated_at, later):
+                known = True  # unchanged since before the later action
+            elif member.created_at is not None and member.created_at >= later.created_at:
+                known = False  # it first existed after the later action began
+        if known is not None:
+            break
+        chain.append(later)
+        later = _next_member_entry(later)
+    if later is None:
+        known = member is not None
+    for step in reversed(chain):  # walk back to `entry` through the actions that did not tell
+        adds = step.action == Action.SHARE
+        known = False if adds and known is False else True if not adds and known else None
+    first = chain[0] if chain else later
+    return known, f"before entry #{first.pk}" if first else "now"
+
+
+_CHAIN_LIMIT = 20
 
 
 # Glance's timestamps have whole seconds: one proves an order only a second away.
