@@ -26,6 +26,7 @@ import argparse
 import json
 import os
 import random
+import re
 import signal
 import socket
 import subprocess
@@ -559,6 +560,9 @@ class Report:
               "entries")  # fmt: skip
         for n, lines in enumerate(self.rounds, 1):
             print(f"  sync_shares round {n}, two workers: " + " | ".join(lines))
+        if explained:
+            reasons = Counter(re.sub(r"#\d+", "#N", row.split("; ", 1)[1]) for row in explained)
+            print("  settled unknown: " + "; ".join(f"{n} × {r}" for r, n in reasons.items()))
         if self.drifts:
             print("  drifts: " + "; ".join(f"{n} × {m}" for m, n in sorted(self.drifts.items())))
         print()
@@ -567,8 +571,8 @@ class Report:
         print(f"| operations with no ledger entry | {len(lost)} | 0 |")
         print(f"| entries with the wrong outcome | {len(wrong)} of {len(self.entries)} ({either} "
               "where either outcome is right) | 0 |")  # fmt: skip
-        print(f"| entries settled from evidence that a change outside the dashboard, in the "
-              f"same seconds, made wrong | {len(misled)} | each one shown |")  # fmt: skip
+        print(f"| entries settled wrongly because a change outside the dashboard fell between "
+              f"the attempt and its evidence | {len(misled)} | each one shown |")  # fmt: skip
         print(f"| entries still `unknown` or open after `sync_shares` | {len(unresolved)} "
               f"unexplained, {len(explained)} settled `unknown` with the reason | 0, or each "
               "one explained by the cloud truly not telling |")  # fmt: skip
