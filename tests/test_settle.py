@@ -209,6 +209,39 @@ def test_a_create_landing_after_the_check_is_unknown_then_settled_as_shared(
     assert (row.unconfirmed, row.outside, row.share is not None) == (False, False, True)
 
 
+def test_a_sync_before_the_settle_delay_records_an_unconfirmed_share_as_ours(
+    client, alice, cloud, image_id
+):
+    cloud.add_fault("late", route="member_create", seconds=60, times=1)
+    client.force_login(alice)
+    share(client, image_id, GLOBEX)
+    cloud.apply_late()
+    out = io.StringIO()
+    call_command("sync_shares", stdout=out)  # the default delay: the entry is too fresh
+    assert "settled nothing to do; records 1 recorded" in out.getvalue()
+    assert entry_of(Action.SHARE).outcome == Outcome.UNKNOWN
+    assert active_share(image_id)
+    assert not LedgerEntry.objects.filter(action=Action.DRIFT).exists()
+
+
+def test_a_sync_before_the_settle_delay_closes_the_record_of_an_unconfirmed_revoke(
+    client, shared, cloud
+):
+    age_member(cloud, shared)
+    cloud.add_fault("timeout", route="member_delete")  # never answered...
+    revoke(client, shared, GLOBEX)
+    assert entry_of(Action.REVOKE).outcome == Outcome.UNKNOWN
+    cloud.clear_faults()
+    cloud.delete_member(cloud.member(shared, GLOBEX))  # ...and applied after the check
+    out = io.StringIO()
+    call_command("sync_shares", stdout=out)
+    assert "records 1 closed" in out.getvalue()
+    assert active_share(shared) is None
+    assert not LedgerEntry.objects.filter(action=Action.DRIFT).exists()
+    sync()
+    assert entry_of(Action.REVOKE).outcome == Outcome.SUCCEEDED
+
+
 def text_of(entry: LedgerEntry) -> str:
     """The message kept from the time of the attempt: settling never rewrites it."""
     return LedgerEntry.objects.get(pk=entry.pk).message

@@ -417,13 +417,24 @@ def _latest_member_entry(
     )
 
 
+def _explains(latest: LedgerEntry | None, actions: tuple[str, ...]) -> bool:
+    """Whether our latest entry on a member explains the change: one of `actions` that
+    succeeded, or whose outcome is unknown and not settled yet (its settling will tell; it is
+    no sign of a change outside the dashboard)."""
+    if latest is None or latest.action not in actions:
+        return False
+    return latest.outcome == Outcome.SUCCEEDED or (
+        latest.outcome == Outcome.UNKNOWN and latest.settled_at is None
+    )
+
+
 def _sync_ours(share: Share, member: Member | None) -> str:
     if member is None:
         latest = _latest_member_entry(share.team_id, share.region, share.image_id, share.tenant)
         if not Share.objects.filter(pk=share.pk, revoked_at=None).update(revoked_at=timezone.now()):
             return "unchanged"  # another worker closed it
-        if latest and latest.action in _REMOVALS and latest.outcome == Outcome.SUCCEEDED:
-            return "closed"  # a revoke whose outcome was settled later
+        if _explains(latest, _REMOVALS):
+            return "closed"  # a revoke whose outcome was settled later, or is being settled
         _drift(share, "No longer a member upstream: removed outside the dashboard.")
         return "removed outside"
     changed = member.status and member.status != share.status
@@ -437,11 +448,9 @@ def _sync_ours(share: Share, member: Member | None) -> str:
 
 def _sync_found(team: Team, region: str, image_id: str, member: Member) -> str:
     latest = _latest_member_entry(team.pk, region, image_id, member.member_id)
-    ours = latest is not None and latest.action == Action.SHARE
-    ours = ours and latest.outcome == Outcome.SUCCEEDED
     try:
         with transaction.atomic():
-            if ours:
+            if latest is not None and _explains(latest, (Action.SHARE,)):
                 share_record(
                     entry=latest, image_name=latest.image_name,
                     status=member.status or ShareStatus.PENDING,
