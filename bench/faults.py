@@ -596,8 +596,8 @@ class Report:
     def _truth(self, entry, record) -> str:
         """What the attempt did, from the cloud's log of member changes.
 
-        A share succeeded if a create carrying its request id answered 200 or 409 (it reached
-        the cloud, and the tenant was a member after it); a revoke if a delete carrying its
+        A share succeeded if a create carrying its request id answered 200, or 409 with the
+        tenant still a member when the attempt ended; a revoke if a delete carrying its
         request id answered 204. Either outcome is right when the attempt changed nothing but
         the change it asked for happened all the same within its time (a share that never
         reached the cloud while the tenant was a member, a revoke whose member someone else
@@ -618,8 +618,9 @@ class Report:
         present_then = self._present(entry.image_id, entry.tenant, ended)
         began = self._present(entry.image_id, entry.tenant, entry.created_at)
         if sharing:
-            if any(s in (200, 201) for s in answers) or (409 in answers and began):
+            if any(s in (200, 201) for s in answers) or (409 in answers and present_then):
                 return Outcome.SUCCEEDED
+            # Found there but removed before its answer, or never reached while it was there.
             return EITHER if present_then or 409 in answers else Outcome.FAILED
         if any(s in (200, 204) for s in answers):
             return Outcome.SUCCEEDED

@@ -332,6 +332,31 @@ def test_a_crashed_share_of_a_member_created_after_it_began_succeeded(team, clou
     assert not LedgerEntry.objects.filter(action=Action.DRIFT).exists()
 
 
+def test_an_unknown_share_overtaken_by_a_later_action_before_its_answer_stays_unknown(
+    team, cloud, image_id
+):
+    # Two people at once: the later share began while this one waited for its answer, so its
+    # request may have reached the cloud after the later one did.
+    now = timezone.now()
+    unsure = LedgerEntry.objects.create(
+        team=team, actor_name="alice", action=Action.SHARE, region="IAD", image_id=image_id,
+        tenant=GLOBEX, created_at=now - timedelta(seconds=30), outcome=Outcome.UNKNOWN,
+        completed_at=now - timedelta(seconds=20),
+    )  # fmt: skip
+    later = LedgerEntry.objects.create(
+        team=team, actor_name="erin", action=Action.SHARE, region="IAD", image_id=image_id,
+        tenant=GLOBEX, created_at=now - timedelta(seconds=25), outcome=Outcome.SUCCEEDED,
+        http_status=200, completed_at=now - timedelta(seconds=24),
+    )  # fmt: skip
+    cloud.add_member(image_id, GLOBEX)
+    sync()
+    unsure.refresh_from_db()
+    assert unsure.outcome == Outcome.UNKNOWN
+    assert unsure.settlement == (
+        f"The cloud cannot tell: entry #{later.pk} began before this attempt was answered."
+    )
+
+
 def test_settling_leaves_the_message_the_user_was_given(client, alice, cloud, image_id):
     cloud.add_fault("late", route="member_create", seconds=60, times=1)
     client.force_login(alice)

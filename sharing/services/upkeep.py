@@ -162,6 +162,13 @@ def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
             f"The cloud cannot tell: {entry.tenant} is a member now, but changed since the "
             "revoke began (removed and added again, or a new status).",
         )
+    if later is not None and entry.completed_at and later.created_at < entry.completed_at:
+        # The later action began while this one waited for its answer: its request may have
+        # reached the cloud after the later one, and the later answer does not bound it.
+        return _Verdict(
+            Outcome.UNKNOWN,
+            f"The cloud cannot tell: entry #{later.pk} began before this attempt was answered.",
+        )
     after, until = _state_after(entry, later, member)
     if after is None:
         return _Verdict(
