@@ -163,7 +163,9 @@ class Campaign:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=10)
-            if not self.args.keep:
+            if self.args.keep:
+                print(f"\nKept: the database {self.url}, the cloud {self.cloud_db}.")
+            else:
                 from django.db import connections
 
                 connections.close_all()
