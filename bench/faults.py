@@ -574,7 +574,7 @@ class Report:
         print(f"| entries with the wrong outcome | {len(wrong)} of {len(self.entries)} ({either} "
               "where either outcome is right) | 0 |")  # fmt: skip
         print(f"| entries settled wrongly because a change outside the dashboard fell between "
-              f"the attempt and its evidence | {len(misled)} | each one shown |")  # fmt: skip
+              f"the attempt and the evidence | {len(misled)} | each one shown |")  # fmt: skip
         print(f"| entries still `unknown` or open after `sync_shares` | {len(unresolved)} "
               f"unexplained, {len(explained)} settled `unknown` with the reason | 0, or each "
               "one explained by the cloud truly not telling |")  # fmt: skip
@@ -629,20 +629,21 @@ class Report:
         return EITHER if began and not present_then else Outcome.FAILED
 
     def _misled(self, entry) -> bool:
-        """Whether a change made outside the dashboard fell between this attempt and the
-        evidence it was settled by (the next entry on the member, else the settling read):
-        evidence the dashboard cannot see past, since Glance keeps no member history."""
+        """Whether a change made outside the dashboard fell between the evidence this attempt
+        was settled by and the attempt (the previous entry on the member, and the next one or
+        else the settling read): evidence the dashboard cannot see past, since Glance keeps no
+        member history."""
         if not entry.settled_at:
             return False
-        later = (
-            type(entry).objects.filter(
-                image_id=entry.image_id, tenant=entry.tenant, action__in=["share", "revoke"],
-                created_at__gt=entry.created_at,
-            ).order_by("created_at").values_list("created_at", flat=True).first()
-        )  # fmt: skip
-        bound = later or entry.settled_at
+        same = type(entry).objects.filter(
+            image_id=entry.image_id, tenant=entry.tenant, action__in=["share", "revoke"]
+        )
+        times = same.values_list("created_at", flat=True)
+        later = times.filter(created_at__gt=entry.created_at).order_by("created_at").first()
+        earlier = times.filter(created_at__lt=entry.created_at).order_by("-created_at").first()
+        start, bound = earlier or entry.created_at, later or entry.settled_at
         return any(
-            entry.created_at <= datetime.fromisoformat(c.at) <= bound
+            start <= datetime.fromisoformat(c.at) <= bound
             for tag, calls in self.calls.items()
             if tag.startswith("outside")
             for c in calls
