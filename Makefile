@@ -35,7 +35,8 @@ demo: $(VENV)/.installed
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Dashboard: http://127.0.0.1:8000/"
-	@echo "  Log in as alice (admin), bob (member) or carol (viewer); password: $${DEMO_PASSWORD:-demo-password}"
+	@echo "  Log in as alice (admin), bob (member) or carol (viewer) of Acme, the image owner,"
+	@echo "  or as gina (admin) of Globex, which receives Acme's images; password: $${DEMO_PASSWORD:-demo-password}"
 	@echo
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
@@ -62,3 +63,19 @@ lint: $(VENV)/.installed-dev
 
 clean:
 	rm -rf $(VENV) var db.sqlite3 staticfiles
+
+# Stock OpenStack clients (openstack, glance, openstacksdk) run the sharing workflow against the
+# built-in cloud, in their own virtualenv cached by the hash of its pins in clients/ (see
+# clients/run.py); `make conformance` runs them against real Glance too.
+CLIENTS_VENV := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/image-sharing-dashboard/clients-$(shell cat clients/requirements.txt clients/constraints.txt | sha256sum | cut -c1-12)
+.PHONY: clients
+$(CLIENTS_VENV)/.complete: | check-python
+	rm -rf $(CLIENTS_VENV)
+	"$(PYTHON)" -m venv $(CLIENTS_VENV)
+	$(CLIENTS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(CLIENTS_VENV)/bin/pip install --quiet -r clients/requirements.txt -c clients/constraints.txt
+	touch $@
+clients: $(VENV)/.installed-dev $(CLIENTS_VENV)/.complete
+	$(BIN)/python clients/run.py --clients-venv $(CLIENTS_VENV)
+conformance: $(CLIENTS_VENV)/.complete
+conformance: export CLIENTS_VENV := $(CLIENTS_VENV)

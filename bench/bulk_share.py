@@ -19,6 +19,7 @@ import itertools
 import math
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import _setup
@@ -126,9 +127,26 @@ def main() -> int:
         assert state.member_count(image_id) == len(who)
         return elapsed
 
+    def run_bare_pool(concurrency: int, who: list[str] = tenants) -> float:
+        """The same creates on a bare pool of `concurrency` threads: no ledger, no records."""
+        image_id = fresh_image()
+        client = client_for(team, "IAD")
+
+        def create(tenant: str) -> bool:
+            with client.fork() as own:
+                return own.create_member(image_id, tenant).created
+
+        started = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            assert all(pool.map(create, who))
+        elapsed = time.perf_counter() - started
+        assert state.member_count(image_id) == len(who)
+        return elapsed
+
     # Warm-up without latency: token, code paths, database pages.
     run_share(8, tenants[:10])
     run_sequential(tenants[:10])
+    run_bare_pool(8, tenants[:10])
     fixed = {level: [run_share(level) for _ in range(3)] for level in levels}
     fixed_sequential = [run_sequential() for _ in range(3)]
 
@@ -136,10 +154,12 @@ def main() -> int:
     state.add_fault("latency", route="member_create", seconds=latency)
     sequential = [run_sequential() for _ in range(args.seq_reps)]
     shared: dict[int, list[Run]] = {level: [] for level in levels}
+    bare: dict[int, list[float]] = {level: [] for level in levels}
     for rep in range(args.reps):
         rotated = levels[rep % len(levels) :] + levels[: rep % len(levels)]
         for level in rotated:
             shared[level].append(run_share(level))
+            bare[level].append(run_bare_pool(level))
 
     n = args.tenants
     med = _setup.median
@@ -163,6 +183,14 @@ def main() -> int:
             f"{seq / med(walls):>8.2f}x {ideal:>6.2f}s"
         )
     print("(ideal: ceil(tenants / workers) x latency, the creates alone)")
+    print()
+    print("image_share against a bare thread pool making the same creates (no ledger, no records):")
+    for level in levels:
+        walls = [run.wall for run in shared[level]]
+        print(
+            f"  {f'bare pool, {level} threads':28} {_setup.summary(bare[level], 1, 's'):>48} "
+            f"image_share / bare: {med(walls) / med(bare[level]):.2f}x"
+        )
     print()
     print("where image_share's time goes (medians over the runs above):")
     print(

@@ -4,8 +4,11 @@ Real Glance here has no Keystone (see glance/glance-api-paste.ini): it believes 
 headers. This WSGI app stands where Rackspace Identity (or Keystone) and the image endpoint
 would be, on 127.0.0.1:
 
+    GET  /identity[/v3|/v2.0]        Keystone's version discovery (the built-in cloud's documents)
     POST /identity/v2.0/tokens       Rackspace Cloud Identity: API key or password
     POST /identity/v3/auth/tokens    Keystone v3: password (project scope) or app credential
+    GET  /identity/v3/projects[/id]  Keystone's default policy for a project user: its own
+                                     project only; listing projects is forbidden
     *    /glance/...                 proxy to Glance: the token becomes X-Identity-Status,
                                      X-Project-Id, X-User-Id and X-Roles
 
@@ -35,6 +38,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
+from sharing.cloud.fake import identity
 from sharing.cloud.fake.faults import FakeReset
 from sharing.cloud.fake.web import Request
 
@@ -43,7 +47,14 @@ REGION = "IAD"  # Rackspace-style catalog
 KEYSTONE_REGION = "RegionOne"
 TOKEN_TTL = timedelta(hours=24)
 _FORWARDED_HEADERS = ("content-type", "accept", "x-openstack-request-id")
-_RETURNED_HEADERS = ("content-type", "x-openstack-request-id", "location", "allow", "retry-after")
+_RETURNED_HEADERS = (
+    "content-type",
+    "content-md5",
+    "x-openstack-request-id",
+    "location",
+    "allow",
+    "retry-after",
+)
 
 
 @dataclass
@@ -114,6 +125,10 @@ class Front:
             status, headers, body = self._rackspace(request)
         elif request.method == "POST" and request.path == "/identity/v3/auth/tokens":
             status, headers, body = self._keystone(request)
+        elif request.method == "GET" and re.fullmatch(r"/identity(/v3|/v2\.0)?/?", request.path):
+            status, headers, body = self._discovery(request.path)
+        elif request.method == "GET" and request.path.startswith("/identity/v3/projects"):
+            status, headers, body = self._projects(request)
         elif request.path.startswith("/glance/") or request.path == "/glance":
             status, headers, body = self._proxy(request, environ.get("QUERY_STRING", ""))
         else:
@@ -209,6 +224,14 @@ class Front:
                 "roles": [{"id": role, "name": role} for role in token.roles],
                 "catalog": [
                     {
+                        "type": "identity",
+                        "name": "keystone",
+                        "endpoints": [
+                            endpoint(interface, f"{self.base_url}/identity")
+                            for interface in ("admin", "internal", "public")
+                        ],
+                    },
+                    {
                         "type": "image",
                         "name": "glance",
                         "endpoints": [
@@ -216,11 +239,46 @@ class Front:
                             endpoint("internal", f"{self.base_url}/nowhere-internal"),
                             endpoint("public", f"{self.base_url}/glance"),
                         ],
-                    }
+                    },
                 ],
             }
         }
         return _json(201, body, [("X-Subject-Token", value)])
+
+    def _discovery(self, path: str) -> tuple[int, list, bytes]:
+        version = path.removeprefix("/identity").strip("/")
+        if version == "v3":
+            return _json(200, {"version": identity.v3_version(self.base_url)})
+        if version == "v2.0":
+            return _json(200, {"version": identity.v2_version(self.base_url)})
+        values = [identity.v3_version(self.base_url), identity.v2_version(self.base_url)]
+        location = [("Location", f"{self.base_url}/identity/v3/")]
+        return _json(300, {"versions": {"values": values}}, location)
+
+    def _projects(self, request: Request) -> tuple[int, list, bytes]:
+        with self.lock:
+            token = self.tokens.get(request.headers.get("x-auth-token", ""))
+        if token is None:
+            message = "The request you have made requires authentication."
+            return _json(401, {"error": {"code": 401, "title": "Unauthorized", "message": message}})
+        project_id = request.path.removeprefix("/identity/v3/projects").strip("/")
+        if project_id != token.project:
+            action = "identity:get_project" if project_id else "identity:list_projects"
+            message = f"You are not authorized to perform the requested action: {action}."
+            return _json(403, {"error": {"code": 403, "title": "Forbidden", "message": message}})
+        project = {
+            "id": token.project,
+            "name": token.project,
+            "domain_id": "default",
+            "description": "",
+            "enabled": True,
+            "parent_id": "default",
+            "is_domain": False,
+            "tags": [],
+            "options": {},
+            "links": {"self": f"{self.base_url}/identity/v3/projects/{token.project}"},
+        }
+        return _json(200, {"project": project})
 
     # The proxy
 

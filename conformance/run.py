@@ -4,16 +4,21 @@
     python conformance/run.py --all         # also print every step, not only differences
     python conformance/run.py --scenarios   # only the scenario suite
     python conformance/run.py --client      # only the client run (pytest)
+    python conformance/run.py --stock-clients   # only the stock OpenStack clients
 
 1. Starts real Glance (glance_server.py: cached venv, fresh database) and plays the scenario
    list (scenarios.py) against it, sending the caller as identity headers.
 2. Plays the same list against the built-in cloud over a real socket, with tokens from its
    own identity API.
 3. Compares each step: status code and the step's facets (member status, members, which
-   images a list shows, ...). Also checks real Glance against the statuses recorded in
-   reference/glance-observed.md. Error texts that differ are listed as notes; they do not fail.
+   images a list shows, ...). Also checks real Glance against the statuses recorded in the
+   table of docs/glance-observed.md. Error texts that differ are listed as notes; they
+   do not fail.
 4. Runs the client (sharing.cloud) against a fresh real Glance through the identity front
    (front.py): test_client_real_glance.py, with its own pytest configuration.
+5. Runs the stock OpenStack clients' sharing workflow (clients/run.py) against the built-in
+   cloud and against real Glance through the front, and compares them. Their virtualenv comes
+   from `make conformance` (CLIENTS_VENV); without it this part is skipped, with a note.
 
 Exits 1 on any difference or failure.
 """
@@ -88,7 +93,7 @@ class BuiltinCloud:
 @contextmanager
 def builtin_cloud() -> Iterator[BuiltinCloud]:
     from sharing.cloud.fake import running_server
-    from sharing.cloud.fake.testing import PASSWORD, FakeCloud
+    from tests.glance_cast import PASSWORD, FakeCloud
 
     cloud = FakeCloud()
     cloud.state.member_limit = 3  # as image_member_quota in glance/glance-api.conf
@@ -141,6 +146,7 @@ def play(target: RealGlance | BuiltinCloud, steps: list[Step]) -> list[Observati
             if step.save_next and isinstance(body.get("next"), str):
                 saved[step.save_next] = body["next"]
         facets = facets_of(step, body) if response.ok else {}
+        facets.update(response_facets(step, response, saved))
         facets["request_id"] = "x-openstack-request-id" in response.headers
         observations.append(Observation(response.status_code, facets, message_of(response, saved)))
     return observations
@@ -175,8 +181,36 @@ def facets_of(step: Step, body: Any) -> dict[str, Any]:
             v.get("id") for v in body.get("versions") or [] if v.get("status") == "CURRENT"
         ],
         "schema": lambda: (body.get("name"), sorted(body.get("properties") or {})),
+        "document": lambda: body,
+        "hashes": lambda: (
+            {
+                key: body.get(key)
+                for key in ("status", "size", "virtual_size", "checksum", "os_hash_algo")
+            }
+            | {"os_hash_value": body.get("os_hash_value"), "stores": body.get("stores")}
+        ),
     }
-    return {facet: extract[facet]() for facet in step.facets}
+    return {facet: extract[facet]() for facet in step.facets if facet in extract}
+
+
+def response_facets(
+    step: Step, response: requests.Response, saved: dict[str, str]
+) -> dict[str, Any]:
+    """Facets of the answer itself, for errors too: its media type, and its body as text
+    (with this target's ids put back as placeholders) or bytes."""
+    extract = {
+        "content_type": lambda: response.headers.get("Content-Type", ""),
+        "text": lambda: _placeholders(response.text, saved),
+        "data": lambda: _placeholders(response.content.decode("latin-1"), saved),
+    }
+    return {facet: extract[facet]() for facet in step.facets if facet in extract}
+
+
+def _placeholders(text: str, saved: dict[str, str]) -> str:
+    for name, value in saved.items():
+        if name not in CONSTANTS and not value.startswith("/"):
+            text = text.replace(value, "{" + name + "}")
+    return text
 
 
 def message_of(response: requests.Response, saved: dict[str, str]) -> str:
@@ -243,7 +277,7 @@ def report(rows: list[Row], *, every: bool) -> int:
             f"{row.step.title}  [{row.step.who} {row.step.method} {row.step.path}]"
         )
         if row.unlike_observed:
-            print(f"       glance-observed.md recorded {row.step.expect}")
+            print(f"       docs/glance-observed.md recorded {row.step.expect}")
         for facet in (*row.step.facets, "request_id"):
             if facet in differences:
                 print(f"       {facet}: glance {show(row.real.facets.get(facet))}")
@@ -292,13 +326,33 @@ def run_client() -> int:
     return subprocess.run(command, cwd=ROOT, env=os.environ.copy(), check=False).returncode
 
 
+def run_stock_clients() -> int:
+    """openstack, glance and openstacksdk on both targets (clients/run.py --against both)."""
+    venv = os.environ.get("CLIENTS_VENV")
+    if not venv:
+        print("Skipped: CLIENTS_VENV is not set (`make conformance` sets it).")
+        return 0
+    command = [
+        sys.executable,
+        str(ROOT / "clients" / "run.py"),
+        "--clients-venv",
+        venv,
+        "--against",
+        "both",
+    ]
+    return subprocess.run(command, cwd=ROOT, check=False).returncode  # noqa: S603
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--all", action="store_true", help="print every step")
     parser.add_argument("--scenarios", action="store_true", help="only the scenario suite")
     parser.add_argument("--client", action="store_true", help="only the client run")
+    parser.add_argument(
+        "--stock-clients", action="store_true", help="only the stock OpenStack clients"
+    )
     args = parser.parse_args()
-    both = not (args.scenarios or args.client)
+    both = not (args.scenarios or args.client or args.stock_clients)
     started = time.monotonic()
     failed = False
     try:
@@ -308,6 +362,10 @@ def main() -> None:
         if args.client or both:
             print("\n=== The client (sharing.cloud) against real Glance 33.0.0", flush=True)
             failed |= run_client() != 0
+        if args.stock_clients or both:
+            print("\n=== Stock OpenStack clients: real Glance 33.0.0 vs the built-in cloud")
+            sys.stdout.flush()
+            failed |= run_stock_clients() != 0
     except glance_server.GlanceError as error:
         print(f"\nReal Glance could not be set up: {error}", file=sys.stderr)
         sys.exit(1)

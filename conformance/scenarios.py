@@ -6,8 +6,9 @@ member's status, the members listed, which images a list shows, and so on. Ids a
 differ between the targets, so nothing compares them: an image is known by its name, and ids in
 paths are placeholders (`{img}`) filled from what that target answered earlier.
 
-`expect` is the status real Glance 33 gave in reference/glance-observed.md (its row is in the
-title); run.py also checks the real server against it, which proves the set-up is the same.
+`expect` is the status real Glance 33 gave in docs/glance-observed.md (its
+row is in the title); run.py also checks the real server against it, which proves the set-up is
+the same.
 
 The cast (projects are the same strings on both targets):
     a, b, c        tenant-a/b/c with roles member,reader
@@ -55,6 +56,13 @@ JSON_PATCH = "application/openstack-images-v2.1-json-patch"
 #              which fields it has
 #   current    the CURRENT version of a versions document
 #   schema     the name and property names of a schema document
+#   document   the whole JSON document (the image schemas)
+#   hashes     status, size, virtual_size, checksum, os_hash_algo, os_hash_value and stores
+#              of an image (after an upload)
+# and, for errors too:
+#   content_type  the Content-Type of the answer (Glance's errors follow the Accept header)
+#   text       the body as text, with this target's ids as placeholders
+#   data       the body's bytes (image data)
 # and, for every step, whether the answer carries an x-openstack-request-id header.
 
 
@@ -66,11 +74,11 @@ class Step:
     path: str  # relative to the Glance root; {placeholders} from `save`/`save_next`, TENANTS
     body: Any = NO_BODY  # sent as JSON
     raw: bytes | None = None  # sent as is (with `headers`), instead of `body`
-    headers: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str | None], ...] = ()  # None: leave the header out
     facets: tuple[str, ...] = ()
     save: str | None = None  # keep the created image's id under this name
     save_next: str | None = None  # keep the list's `next` link under this name
-    expect: int | None = None  # status in glance-observed.md
+    expect: int | None = None  # status in docs/glance-observed.md
     tags: frozenset[str] = field(default_factory=frozenset)
 
 
@@ -165,6 +173,45 @@ def raw_post(
         headers=(("Content-Type", content_type),),
         facets=("member",),
         expect=expect,
+    )
+
+
+def upload(
+    title: str,
+    who: str,
+    img: str,
+    data: bytes = b"hello real glance",
+    media_type: str = "application/octet-stream",
+    expect: int | None = None,
+) -> Step:
+    return Step(
+        title,
+        who,
+        "PUT",
+        f"/v2/images/{{{img}}}/file",
+        raw=data,
+        headers=(("Content-Type", media_type),),
+        facets=("content_type", "text"),
+        expect=expect,
+    )
+
+
+def download(title: str, who: str, img: str) -> Step:
+    return Step(title, who, "GET", f"/v2/images/{{{img}}}/file", facets=("content_type", "data"))
+
+
+def delete_image(title: str, who: str, img: str, expect: int | None = None) -> Step:
+    return Step(title, who, "DELETE", f"/v2/images/{{{img}}}", facets=("text",), expect=expect)
+
+
+def error_body(accept: str | None) -> Step:
+    return Step(
+        f"error body with Accept: {accept}",
+        "a",
+        "GET",
+        f"/v2/images/{UNKNOWN}",
+        headers=(("Accept", accept),),
+        facets=("content_type", "text"),
     )
 
 
@@ -630,4 +677,116 @@ STEPS: list[Step] = [
     ),
     Step("B pages shared with it, page 2", "b", "GET", "{q1}", facets=("page",), save_next="q2"),
     Step("B pages shared with it, page 3", "b", "GET", "{q2}", facets=("page",)),
+    # --- Image data, image delete and the image schemas (rows 4, 16, 28, 106-112)
+    Step("schema /v2/schemas/image", "a", "GET", "/v2/schemas/image", facets=("document",)),
+    Step("schema /v2/schemas/images", "a", "GET", "/v2/schemas/images", facets=("document",)),
+    create("create image for data", "fimg", image("probe-data")),
+    download("download before any upload", "a", "fimg"),
+    upload("upload with a JSON media type", "a", "fimg", media_type="application/json"),
+    upload("upload by a stranger", "c", "fimg"),
+    member_post("add member B to the data image", "a", "fimg", B),
+    upload("upload by member B", "b", "fimg"),
+    upload("upload, reader role only", "a-reader", "fimg"),
+    upload("upload tiny body (row 4)", "a", "fimg", expect=204),
+    Step(
+        "image after the upload (row 6)",
+        "a",
+        "GET",
+        "/v2/images/{fimg}",
+        facets=("image", "hashes"),
+    ),
+    upload("upload again", "a", "fimg", b"other bytes"),
+    download("download as the owner", "a", "fimg"),
+    download("download while pending, as B (row 16)", "b", "fimg"),
+    download("download as a stranger", "c", "fimg"),
+    lst("B lists member_status=all, with the data image", "b", "member_status=all"),
+    delete_image("B deletes A's image", "b", "fimg"),
+    delete_image("C deletes A's image", "c", "fimg"),
+    delete_image("A (reader role only) deletes its image", "a-reader", "fimg"),
+    delete_image("A deletes the data image (row 106)", "a", "fimg", expect=204),
+    delete_image("A deletes it again", "a", "fimg"),
+    get_image("get the deleted image", "a", "fimg"),
+    member_get("B's membership went with the image", "b", "fimg", "{B}"),
+    lst("B lists member_status=all after the delete", "b", "member_status=all"),
+    create("create protected image", "protimg", image("probe-protected", protected=True)),
+    delete_image("delete the protected image", "a", "protimg"),
+    patch(
+        "unprotect it",
+        "a",
+        "protimg",
+        [{"op": "replace", "path": "/protected", "value": False}],
+    ),
+    delete_image("delete it now", "a", "protimg"),
+    create("create qcow2 image", "q2img", image("probe-qcow2", disk_format="qcow2")),
+    upload("upload raw bytes to the qcow2 image", "a", "q2img"),
+    Step(
+        "qcow2 image after the refused upload",
+        "a",
+        "GET",
+        "/v2/images/{q2img}",
+        facets=("image", "hashes"),
+    ),
+    download("download after the refused upload", "a", "q2img"),
+    upload("upload again after the refused upload", "a", "q2img"),
+    create("create vhd image", "vhdimg", image("probe-vhd", disk_format="vhd")),
+    upload("upload raw bytes to the vhd image", "a", "vhdimg"),
+    create("create image without formats", "nfimg", {"name": "probe-no-formats"}),
+    upload("upload to an image without formats", "a", "nfimg"),
+    create("create raw image for qcow2 bytes", "rawimg", image("probe-raw-qcow2")),
+    upload(
+        "upload qcow2 bytes to a raw image", "a", "rawimg", b"QFI\xfb\x00\x00\x00\x03" + bytes(1000)
+    ),
+    Step("raw image with qcow2 bytes", "a", "GET", "/v2/images/{rawimg}", facets=("hashes",)),
+    delete_image("admin deletes A's image", "admin", "simg"),
+    members("members of the image the admin deleted", "a", "simg"),
+    # --- Error bodies: WebOb renders them by the Accept header
+    *[
+        error_body(accept)
+        for accept in (
+            "application/json",
+            "*/*",
+            "text/html",
+            "text/plain",
+            "text/*",
+            "application/*",
+            "application/xml",
+            "application/json;q=0.5, text/html;q=0.4",
+            "text/html;q=0",
+            None,
+        )
+    ],
+    Step(
+        "a quoted message as HTML",
+        "a",
+        "POST",
+        "/v2/images/{qimg}/members",
+        [C],
+        headers=(("Accept", "text/html"),),
+        facets=("content_type", "text"),
+    ),
+    Step(
+        "a quoted message as plain text",
+        "a",
+        "POST",
+        "/v2/images/{qimg}/members",
+        [C],
+        headers=(("Accept", "text/plain"),),
+        facets=("content_type", "text"),
+    ),
+    Step(
+        "401 as plain text",
+        "anon",
+        "GET",
+        "/v2/images",
+        headers=(("Accept", None),),
+        facets=("content_type", "text"),
+    ),
+    Step(
+        "405 as HTML",
+        "a",
+        "DELETE",
+        "/v2/images/{qimg}/members",
+        headers=(("Accept", "text/html"),),
+        facets=("content_type", "text"),
+    ),
 ]

@@ -1,9 +1,17 @@
-"""Who may see and do what in a team. Every team view goes through `team_for`."""
+"""Who may see and do what in a team. Every team view goes through `team_for`, every API
+endpoint through `membership_of` with its token's user."""
 
+from django.contrib.auth.models import AnonymousUser, User
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest
 
 from sharing.models import Membership, Role
+
+
+class AuthedRequest(HttpRequest):
+    """A request that `@login_required` let through: its user is a `User`, never anonymous."""
+
+    user: User
 
 
 def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Membership:
@@ -11,10 +19,14 @@ def team_for(request: HttpRequest, slug: str, role: str = Role.VIEWER) -> Member
 
     Not a member: 404, so a team's existence does not leak. Role too low: 403.
     """
+    return membership_of(request.user, slug, role)
+
+
+def membership_of(user: User | AnonymousUser, slug: str, role: str = Role.VIEWER) -> Membership:
+    if not isinstance(user, User) or not user.is_authenticated:
+        raise Http404("No such team.")  # the views' @login_required sends people to log in
     membership = (
-        Membership.objects.select_related("team")
-        .filter(user_id=request.user.pk, team__slug=slug)
-        .first()
+        Membership.objects.select_related("team").filter(user=user, team__slug=slug).first()
     )
     if membership is None:
         raise Http404("No such team.")

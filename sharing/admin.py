@@ -1,7 +1,7 @@
 from django import forms
 from django.contrib import admin
 
-from sharing.models import LedgerEntry, Membership, Share, Team
+from sharing.models import ApiToken, LedgerEntry, Membership, Share, Team
 
 
 class TeamAdminForm(forms.ModelForm):
@@ -72,7 +72,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 @admin.register(LedgerEntry)
 class LedgerEntryAdmin(admin.ModelAdmin):
-    """Read-only: the ledger is append-only (DESIGN.md §7)."""
+    """Read-only: the ledger is append-only (docs/design.md, "The ledger")."""
 
     list_display = [
         "created_at", "team", "actor_name", "action", "image_name", "tenant", "outcome",
@@ -103,4 +103,21 @@ class ShareAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(admin.ModelAdmin):
+    """Tokens are made by their users (or `create_api_token`); here a superuser can see them and
+    revoke one by setting `revoked_at`. The secret is not stored, only its digest, never shown."""
+
+    list_display = ["name", "prefix", "user", "team", "created_at", "last_used_at", "revoked_at"]
+    list_filter = ["team"]
+    search_fields = ["name", "prefix", "user__username"]
+    fields = [
+        "user", "team", "name", "prefix", "created_at", "expires_at", "last_used_at", "revoked_at",
+    ]  # fmt: skip
+    readonly_fields = ["user", "team", "prefix", "created_at", "last_used_at"]
+
+    def has_add_permission(self, request):
         return False

@@ -1,5 +1,8 @@
+from typing import Any
+
 from django.http import HttpRequest
 
+from sharing import selectors
 from sharing.models import AccessRequest, Membership, RequestStatus
 
 
@@ -14,13 +17,16 @@ def navigation(request: HttpRequest) -> dict:
     match = getattr(request, "resolver_match", None)
     slug = match.kwargs.get("team_slug") if match else None
     current = next((m for m in memberships if m.team.slug == slug), None)
-    context = {"memberships": memberships, "current_membership": current}
+    context: dict[str, Any] = {"memberships": memberships, "current_membership": current}
     if current is not None:
         team = current.team
         context["team"] = team
         context["region"] = team.region_or_default(request.GET.get("region"))
         context["is_admin"] = current.has_role("admin")
         context["is_member"] = current.has_role("member")
+        context["pending_incoming"] = selectors.incoming_pending(
+            team=team, region=context["region"]
+        )
         if context["is_admin"]:
             context["pending_requests"] = AccessRequest.objects.filter(
                 team=team, status=RequestStatus.PENDING

@@ -1,25 +1,36 @@
 """Validation and normalisation of what people type. Forms never call services or the cloud."""
 
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Any, cast
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
+from django.conf import settings
 from django.utils import timezone
 
 from sharing.cloud.tenants import validate_tenant_id
-from sharing.models import Action, Outcome, Partner, Team
+from sharing.models import Action, Channel, Outcome, Partner, Team
 
-_SEPARATORS = re.compile(r"[\s,;]+")
+_SEPARATORS = re.compile(r"[,;\n\r]+")
 
 
 def split_tenants(raw: str, team: Team) -> list[str]:
-    """Tenant IDs from free text (comma, space or newline separated), checked and de-duplicated.
+    """Tenant IDs from free text (comma or newline separated), checked and de-duplicated.
 
-    Raises one ValidationError naming every bad ID, so the person can fix them all at once.
+    A space inside one entry ("12 34") is refused rather than read as two tenants: the person
+    may have meant one ID. Raises one ValidationError naming every bad ID, so the person can
+    fix them all at once.
     """
     seen: dict[str, None] = {}
     errors = []
-    for token in filter(None, _SEPARATORS.split(raw)):
+    for token in filter(None, (part.strip() for part in _SEPARATORS.split(raw))):
+        if any(char.isspace() for char in token):
+            errors.append(
+                f"“{token}” has a space inside: put a comma between two tenant IDs, "
+                "or remove the space from one."
+            )
+            continue
         try:
             tenant = validate_tenant_id(token, team.tenant_format)
         except ValueError as error:
@@ -34,8 +45,9 @@ def split_tenants(raw: str, team: Team) -> list[str]:
     return list(seen)
 
 
-def end_of_day(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.max))
+def end_of_day(day: date, zone: tzinfo | None = None) -> datetime:
+    """The last instant of `day` in `zone` (the server's time zone by default)."""
+    return datetime.combine(day, time.max, tzinfo=zone or timezone.get_default_timezone())
 
 
 class DateInput(forms.DateInput):
@@ -52,7 +64,7 @@ class ShareForm(forms.Form):
         label="Tenant IDs",
         required=False,
         widget=forms.Textarea(attrs={"rows": 3, "placeholder": "100002, 100003"}),
-        help_text="One or more tenant IDs, separated by commas, spaces or new lines.",
+        help_text="One or more tenant IDs, separated by commas or new lines.",
     )
     partners = PartnerChoice(
         queryset=Partner.objects.none(),
@@ -66,6 +78,8 @@ class ShareForm(forms.Form):
         widget=DateInput,
         help_text="The share is revoked automatically at the end of this day.",
     )
+    # Tenant IDs or partners: at least one of the two (the template says so once).
+    one_of = ("members", "partners")
     note = forms.CharField(
         label="Note",
         required=False,
@@ -79,7 +93,12 @@ class ShareForm(forms.Form):
     def __init__(self, *args, team: Team, **kwargs):
         super().__init__(*args, **kwargs)
         self.team = team
-        self.fields["partners"].queryset = team.partners.all()
+        cast(forms.ModelMultipleChoiceField, self.fields["partners"]).queryset = team.partners.all()
+        self.fields[
+            "expires_at"
+        ].help_text = (
+            f"The share is revoked automatically at the end of this day ({team.time_zone})."
+        )
 
     def clean_members(self) -> list[str]:
         return split_tenants(self.cleaned_data["members"], self.team)
@@ -87,8 +106,8 @@ class ShareForm(forms.Form):
     def clean_expires_at(self) -> datetime | None:
         return clean_share_until(self.cleaned_data.get("expires_at"), self.team)
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         typed = data.get("members") or []
         picked = [partner.tenant for partner in data.get("partners") or []]
         data["tenants"] = list(dict.fromkeys(typed + picked))
@@ -128,7 +147,12 @@ class ImageFilterForm(forms.Form):
 
 
 class HistoryFilterForm(forms.Form):
-    image = forms.CharField(required=False, label="Image ID", max_length=64)
+    image = forms.CharField(
+        required=False,
+        label="Image",
+        max_length=255,
+        widget=forms.TextInput(attrs={"placeholder": "Name or ID"}),
+    )
     member = forms.CharField(required=False, label="Tenant", max_length=255)
     actor = forms.CharField(required=False, label="Who", max_length=150)
     action = forms.ChoiceField(choices=[("", "Any action"), *Action.choices], required=False)
@@ -136,11 +160,12 @@ class HistoryFilterForm(forms.Form):
         choices=[("", "Any outcome"), ("unresolved", "Unresolved"), *Outcome.choices],
         required=False,
     )
+    channel = forms.ChoiceField(choices=[("", "Any channel"), *Channel.choices], required=False)
     since = forms.DateField(required=False, widget=DateInput, label="From")
     until = forms.DateField(required=False, widget=DateInput, label="Until")
 
-    def clean(self):
-        data = super().clean()
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
         if data.get("since") and data.get("until") and data["since"] > data["until"]:
             self.add_error("until", "This date is before the start date.")
         return data
@@ -162,15 +187,17 @@ def tenant_or_partner(raw: str, team: Team) -> str:
 
 
 def clean_share_until(day: date | None, team: Team) -> datetime | None:
+    """A share "until 1 Jan 2027" ends at the end of 1 Jan 2027 in the team's time zone
+    (docs/design.md, "Share until"), whatever the time zone of the browser that picked it."""
     if day is None:
         return None
-    today = timezone.localdate()
+    today = timezone.localdate(timezone=team.zone)
     if day < today:
         raise forms.ValidationError("The end date is in the past.")
     if (day - today).days > team.max_share_days:
         last = today + timedelta(days=team.max_share_days)
         raise forms.ValidationError(f"At most {team.max_share_days} days from today ({last}).")
-    return end_of_day(day)
+    return end_of_day(day, team.zone)
 
 
 class AccessRequestForm(forms.Form):
@@ -196,12 +223,25 @@ class AccessRequestForm(forms.Form):
         label="Share until", required=False, widget=DateInput, help_text="Optional end date."
     )
 
-    def __init__(self, *args, team: Team, **kwargs):
+    def __init__(self, *args, team: Team, images: list | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.team = team
         self.fields[
             "expires_at"
         ].help_text = f"Optional; at most {team.max_share_days} days. The share ends by itself."
+        if images:
+            self._pick_by_name(images)
+
+    def _pick_by_name(self, images: list) -> None:
+        """The team's images by name, the ID secondary; an ID given in the link stays offered."""
+        choices = [("", "Choose an image")] + [
+            (image.id, f"{image.name or '(no name)'} · {image.id[:8]}") for image in images
+        ]
+        given = self.data.get("image_id") or self.initial.get("image_id")
+        if given and given not in {image.id for image in images}:
+            choices.append((given, given))
+        self.fields["image_id"].widget = forms.Select(choices=choices)
+        self.fields["image_id"].help_text = "The team's images in this region, by name."
 
     def clean_member(self) -> str:
         return tenant_or_partner(self.cleaned_data["member"], self.team)
@@ -225,7 +265,9 @@ class OutsideRequestForm(AccessRequestForm):
 
     def __init__(self, *args, team: Team, images: list[tuple[str, str]], **kwargs):
         super().__init__(*args, team=team, **kwargs)
-        self.fields["image_id"] = forms.ChoiceField(label="Image", choices=images)
+        self.fields["image_id"] = forms.ChoiceField(
+            label="Image", choices=[("", "Choose an image"), *images]
+        )
         self.fields["member"].label = "Your tenant ID"
         self.fields["member"].help_text = "Your account number or project ID."
 
@@ -280,8 +322,34 @@ class PartnerForm(forms.ModelForm):
 class TeamSettingsForm(forms.ModelForm):
     class Meta:
         model = Team
-        fields = ["approval_policy", "max_share_days", "request_expiry_days", "reminder_days"]
-        widgets = {"approval_policy": forms.RadioSelect}
+        fields = [
+            "approval_policy", "max_share_days", "request_expiry_days", "reminder_days",
+            "time_zone",
+        ]  # fmt: skip
+        widgets = {
+            "approval_policy": forms.RadioSelect,
+            "time_zone": forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off"}),
+        }
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["time_zone"].required = False
+        self.fields["time_zone"].help_text = (
+            "Where a share “until 1 Jan” ends: at midnight ending that day in this time zone. "
+            f"Empty: the server's ({settings.TIME_ZONE})."
+        )
+
+    def clean_time_zone(self) -> str:
+        name = (self.cleaned_data["time_zone"] or "").strip() or settings.TIME_ZONE
+        if name not in available_timezones():
+            raise forms.ValidationError(
+                f"“{name}” is not a time zone name; pick one such as Europe/Berlin or UTC."
+            )
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise forms.ValidationError(f"“{name}” is not a time zone this server knows.") from None
+        return name
 
     def clean_max_share_days(self) -> int:
         days = self.cleaned_data["max_share_days"]
@@ -297,4 +365,22 @@ class LinkImagesForm(forms.Form):
 
     def __init__(self, *args, choices: list[tuple[str, str]], **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["images"].choices = choices
+        cast(forms.MultipleChoiceField, self.fields["images"]).choices = choices
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        max_length=100, help_text="What uses it, e.g. “packer pipeline”: shown in the list."
+    )
+    expires_at = forms.DateField(
+        label="Expires",
+        required=False,
+        widget=DateInput,
+        help_text="It stops working at the end of this day.",
+    )
+
+    def clean_expires_at(self) -> datetime | None:
+        day = self.cleaned_data.get("expires_at")
+        if day is not None and day <= timezone.localdate():
+            raise forms.ValidationError("Pick a day after today.")
+        return end_of_day(day) if day else None

@@ -1,21 +1,25 @@
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
 from sharing import crypto
+from sharing.cloud import AUTH_KINDS, MEMBER_STATUSES, TENANT_FORMATS
 
 
-class AuthKind(models.TextChoices):
-    RACKSPACE_APIKEY = "rackspace-apikey", "Rackspace Identity v2.0, API key"
-    RACKSPACE_PASSWORD = "rackspace-password", "Rackspace Identity v2.0, password"
-    KEYSTONE_PASSWORD = "keystone-password", "Keystone v3, password"
-    KEYSTONE_APPCRED = "keystone-appcred", "Keystone v3, application credential"
+def _choices(name: str, pairs: tuple[tuple[str, str], ...]) -> Any:
+    """Choices from the cloud module's own list (the cloud module imports no Django), so each
+    of the domain's words is defined once. Typed `Any`: type checkers cannot follow Django's
+    functional enum API."""
+    members = [(value.upper().replace("-", "_"), (value, label)) for value, label in pairs]
+    return models.TextChoices(name, members)  # type: ignore[call-overload]
 
 
-class TenantFormat(models.TextChoices):
-    RACKSPACE = "rackspace", "Rackspace account number (digits)"
-    KEYSTONE = "keystone", "Keystone project ID (32 hex characters)"
-    FREE = "free", "Any ID without spaces"
+AuthKind = _choices("AuthKind", AUTH_KINDS)
+TenantFormat = _choices("TenantFormat", TENANT_FORMATS)
+ShareStatus = _choices("ShareStatus", tuple((s, s.capitalize()) for s in MEMBER_STATUSES))
 
 
 class ApprovalPolicy(models.TextChoices):
@@ -31,6 +35,10 @@ class Role(models.TextChoices):
     @property
     def rank(self) -> int:
         return [Role.VIEWER, Role.MEMBER, Role.ADMIN].index(self)
+
+
+def default_time_zone() -> str:
+    return settings.TIME_ZONE
 
 
 class Team(models.Model):
@@ -71,6 +79,13 @@ class Team(models.Model):
     reminder_days = models.PositiveIntegerField(
         default=3, help_text="Admins are reminded this many days before a share ends."
     )
+    time_zone = models.CharField(
+        max_length=64,
+        default=default_time_zone,
+        help_text="A share until a day ends at midnight of that day here (e.g. Europe/Berlin).",
+    )
+    # When the sync last compared our share records with the cloud's members.
+    last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The public request link (/r/<token>/): off while empty; rotating makes a new token.
     request_link_token = models.CharField(max_length=64, blank=True, db_index=True)
     request_link_images = models.JSONField(
@@ -93,6 +108,14 @@ class Team(models.Model):
 
     def get_secret(self) -> str:
         return crypto.decrypt(self.secret_encrypted) if self.secret_encrypted else ""
+
+    @property
+    def zone(self) -> ZoneInfo:
+        """The team's time zone; the server's if the stored name is unknown here."""
+        try:
+            return ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            return ZoneInfo(settings.TIME_ZONE)
 
     def region_or_default(self, region: str | None) -> str:
         if region and region.upper() in self.regions:
@@ -119,12 +142,6 @@ class Membership(models.Model):
 
     def has_role(self, role: str) -> bool:
         return Role(self.role).rank >= Role(role).rank
-
-
-class ShareStatus(models.TextChoices):
-    PENDING = "pending", "Pending"
-    ACCEPTED = "accepted", "Accepted"
-    REJECTED = "rejected", "Rejected"
 
 
 class Share(models.Model):
@@ -213,7 +230,9 @@ class LedgerQuerySet(models.QuerySet):
 
 
 class LedgerEntry(models.Model):
-    """One action and its outcome, append-only (DESIGN.md §7; shaped like django-auditlog).
+    """One action and its outcome, append-only (docs/design.md, "The ledger").
+
+    Shaped like django-auditlog's log entry, but written explicitly by the services.
 
     An attempt is saved with no outcome before the upstream call and completed after it, so a
     crash in between leaves a visible unresolved attempt for a later check to settle.
@@ -266,6 +285,7 @@ class LedgerEntry(models.Model):
                     ("actor_name", "actor"),
                     ("action", "action"),
                     ("outcome", "outcome"),
+                    ("channel", "channel"),
                 ]
             ),
         ]
@@ -419,3 +439,61 @@ class AccessRequest(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in (RequestStatus.PENDING, RequestStatus.FAILED)
+
+
+class ApiToken(models.Model):
+    """A person's token for the automation API, for one team: it acts as its user with the
+    user's role in that team at the time of each call.
+
+    Only a SHA-256 digest of the secret is stored: the secret has 256 random bits, so a slow
+    password hash would add nothing but time to every API call. `prefix` (the first characters
+    of the token) tells people which token is which.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens"
+    )
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16)
+    digest = models.CharField(max_length=64, unique=True, editable=False)
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["user", "team"], name="api_token_user_team")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    def is_usable(self, now=None) -> bool:
+        now = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer to an API mutation sent with an `Idempotency-Key`, per token and key.
+
+    The row is claimed (inserted without an answer) before the work starts, so a concurrent
+    repeat finds it and does not call the cloud again; the answer is stored when the work ends.
+    """
+
+    token = models.ForeignKey(ApiToken, on_delete=models.CASCADE, related_name="+")
+    key = models.CharField(max_length=255)
+    fingerprint = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    body = models.TextField(blank=True)
+    content_type = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["token", "key"], name="one_answer_per_token_and_key")
+        ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
+
+    def __str__(self) -> str:
+        return f"{self.key} ({self.status_code or 'in progress'})"

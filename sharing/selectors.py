@@ -1,8 +1,10 @@
 """Reading for pages: what the cloud and the ledger say, shaped for templates. No writes."""
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from typing import cast
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
@@ -16,6 +18,7 @@ from sharing.cloud import (
     Image,
     ImagesClient,
     Member,
+    NotFound,
     Page,
 )
 from sharing.clouds import client_for
@@ -39,7 +42,24 @@ class MemberRow:
 
     @property
     def outside(self) -> bool:
-        return self.share is None and not self.unconfirmed
+        """Added outside the dashboard: no record of ours, or one a sync made (nobody shared)."""
+        if self.unconfirmed:
+            return False
+        return self.share is None or self.share.shared_by_id is None
+
+
+IMAGE_SORTS = {
+    "name": "name:asc",
+    "-name": "name:desc",
+    "created": "created_at:asc",
+    "-created": "created_at:desc",
+}
+MEMBERS_PAGE_SIZE = 50
+MEMBER_SORTS = {
+    "tenant": lambda row: row.tenant,
+    "status": lambda row: (row.status or "", row.tenant),
+    "since": lambda row: (row.since is None, row.since or 0),
+}
 
 
 @dataclass
@@ -47,18 +67,64 @@ class ImagesPage:
     page: Page | None
     rows: list[tuple[Image, dict]]
     error: CloudError | None = None
+    synced_at: object = None  # when the share counts were last compared with the cloud
+
+    @property
+    def stale(self) -> bool:
+        """The cloud did not answer: the rows are what our records know."""
+        return self.error is not None
 
 
-def images_page(*, team: Team, region: str, marker: str | None, filters: dict) -> ImagesPage:
-    """One page of the team's own images with their share counts; the error if unreachable."""
+def images_page(
+    *, team: Team, region: str, marker: str | None, filters: dict, sort: str = ""
+) -> ImagesPage:
+    """One page of the team's own images with their share counts.
+
+    The counts are our share records, which the sync keeps in line with the cloud's members,
+    those added outside the dashboard included; `synced_at` says when it last looked. When the
+    cloud is unreachable, the images our records know, marked stale.
+    """
     try:
         page = client_for(team, region).list_images(
-            owner=team.tenant_id, limit=IMAGES_PAGE_SIZE, marker=marker, **filters
-        )
+            owner=team.tenant_id, limit=IMAGES_PAGE_SIZE, marker=marker,
+            sort=IMAGE_SORTS.get(sort), **filters,
+        )  # fmt: skip
     except CloudError as error:
-        return ImagesPage(None, [], error)
+        rows = [] if marker else known_images(team=team, region=region)
+        counts = share_counts(team=team, region=region, image_ids=[i.id for i in rows])
+        return ImagesPage(
+            None, [(image, counts.get(image.id, {})) for image in rows], error,
+            team.last_synced_at,
+        )  # fmt: skip
     counts = share_counts(team=team, region=region, image_ids=[i.id for i in page.items])
-    return ImagesPage(page, [(image, counts.get(image.id, {})) for image in page.items])
+    return ImagesPage(
+        page, [(image, counts.get(image.id, {})) for image in page.items], None,
+        team.last_synced_at,
+    )  # fmt: skip
+
+
+def known_images(*, team: Team, region: str) -> list[Image]:
+    """The images our records name in a region (shares, then the ledger), by name: what the
+    dashboard can show while the cloud does not answer. Name, ID and nothing else."""
+    names: dict[str, str] = {}
+    for image_id, name in (
+        LedgerEntry.objects.filter(team=team, region=region)
+        .exclude(image_id="")
+        .order_by("-created_at")
+        .values_list("image_id", "image_name")[:2000]
+    ):
+        if name and not names.get(image_id):
+            names[image_id] = name
+        names.setdefault(image_id, name)
+    for image_id, name in Share.objects.filter(team=team, region=region).values_list(
+        "image_id", "image_name"
+    ):
+        if name or image_id not in names:
+            names[image_id] = name
+    images = [Image(id=image_id, name=name or None) for image_id, name in names.items()]
+    return sorted(images, key=lambda image: ((image.name or image.id).lower(), image.id))[
+        :IMAGES_PAGE_SIZE
+    ]
 
 
 @dataclass
@@ -66,14 +132,91 @@ class ImageDetail:
     image: Image
     members: list[MemberRow] | None  # None: the image cannot have members
     no_members_reason: str
+    error: CloudError | None = None  # the cloud did not answer: records only, maybe stale
+    member_count: int = 0  # every member, whatever the filter or page shows
+    members_page: list[MemberRow] | None = None
+    page_number: int = 1
+    page_count: int = 1
+
+    @property
+    def stale(self) -> bool:
+        return self.error is not None
 
 
-def image_detail(*, team: Team, region: str, image_id: str) -> ImageDetail:
-    """The image and its members table. Raises CloudError (NotFound: no such image)."""
-    client = client_for(team, region)
-    image = client.get_image(image_id)
-    members, reason = image_members(client=client, team=team, region=region, image=image)
-    return ImageDetail(image, members, reason)
+def image_detail(
+    *,
+    team: Team,
+    region: str,
+    image_id: str,
+    tenant_filter: str = "",
+    sort: str = "",
+    page: int = 1,
+) -> ImageDetail:
+    """The image and its members table, 50 rows a page, optionally only tenants containing
+    `tenant_filter`. Raises NotFound when there is no such image.
+
+    When the cloud does not answer, the image as our records know it and our share records
+    as its members, with the error: the page says the statuses may be stale.
+    """
+    image: Image | None = None
+    members, reason, error = None, "", None
+    try:
+        client = client_for(team, region)
+        image = client.get_image(image_id)
+        members, reason = image_members(client=client, team=team, region=region, image=image)
+    except NotFound:
+        raise
+    except CloudError as exc:
+        error = exc
+        image = image or _image_from_records(team, region, image_id)
+        members = recorded_members(team=team, region=region, image_id=image_id)
+    detail = ImageDetail(image, members, reason, error)
+    if members is None:
+        return detail
+    detail.member_count = len(members)
+    shown = members
+    if tenant_filter:
+        needle = tenant_filter.strip().lower()
+        names = dict(team.partners.values_list("tenant", "name"))
+        shown = [
+            row
+            for row in members
+            if needle in row.tenant.lower() or needle in names.get(row.tenant, "").lower()
+        ]
+    key = MEMBER_SORTS.get(sort.lstrip("-"))
+    if key is not None:
+        shown = sorted(shown, key=key, reverse=sort.startswith("-"))
+    detail.page_count = max(1, -(-len(shown) // MEMBERS_PAGE_SIZE))
+    detail.page_number = min(max(1, page), detail.page_count)
+    start = (detail.page_number - 1) * MEMBERS_PAGE_SIZE
+    detail.members_page = shown[start : start + MEMBERS_PAGE_SIZE]
+    return detail
+
+
+def _image_from_records(team: Team, region: str, image_id: str) -> Image:
+    name = (
+        Share.objects.filter(team=team, region=region, image_id=image_id)
+        .exclude(image_name="")
+        .values_list("image_name", flat=True)
+        .first()
+    ) or (
+        LedgerEntry.objects.filter(team=team, region=region, image_id=image_id)
+        .exclude(image_name="")
+        .values_list("image_name", flat=True)
+        .first()
+    )
+    return Image(id=image_id, name=name or None)
+
+
+def recorded_members(*, team: Team, region: str, image_id: str) -> list[MemberRow]:
+    """Our active share records of an image, as member rows (statuses as last known)."""
+    shares = Share.objects.filter(
+        team=team, region=region, image_id=image_id, revoked_at=None
+    ).select_related("shared_by")
+    return [
+        MemberRow(share.tenant, share.status, share.updated_at or share.shared_at, share)
+        for share in shares.order_by("tenant")
+    ]
 
 
 def image_members(
@@ -135,7 +278,7 @@ def access_requests(*, team: Team, status: str) -> QuerySet[AccessRequest]:
 def incoming_images(*, team: Team, region: str) -> list[tuple[Image, str]]:
     """Images other accounts shared with us, in every status: one list call per status.
 
-    `visibility=shared` also lists our own shared images (images-api.md §3.4), so those are
+    `visibility=shared` also lists our own shared images (docs/glance.md §3.4), so those are
     dropped; the list says nothing of our member status, hence one call per status.
     """
     client = client_for(team, region)
@@ -146,7 +289,23 @@ def incoming_images(*, team: Team, region: str) -> list[tuple[Image, str]]:
         ):
             if image.owner != client.tenant_id:
                 found.append((image, status))
+    pending = sum(1 for _, status in found if status == "pending")
+    cache.set(incoming_pending_key(team, region), pending, INCOMING_BADGE_SECONDS)
     return sorted(found, key=lambda pair: (pair[0].name or "").lower())
+
+
+# The nav badge of pending incoming shares: what the incoming page last counted (no cloud call
+# on every page), for an hour.
+INCOMING_BADGE_SECONDS = 3600
+
+
+def incoming_pending_key(team: Team, region: str) -> str:
+    return f"incoming-pending:{team.pk}:{region}"
+
+
+def incoming_pending(*, team: Team, region: str) -> int | None:
+    """Pending incoming shares as last counted, None when not counted lately."""
+    return cache.get(incoming_pending_key(team, region))
 
 
 def share_counts(*, team: Team, region: str, image_ids: Iterable[str]) -> dict[str, dict]:
@@ -166,16 +325,25 @@ def share_counts(*, team: Team, region: str, image_ids: Iterable[str]) -> dict[s
     return counts
 
 
+_IMAGE_ID = re.compile(r"[0-9a-f]{8}-?([0-9a-f]{4}-?){3}[0-9a-f]{12}", re.IGNORECASE)
+
+
 def history_entries(*, team: Team, filters: dict) -> QuerySet[LedgerEntry]:
     entries = LedgerEntry.objects.filter(team=team)
     if filters.get("image"):
-        entries = entries.filter(image_id=filters["image"])
+        image = filters["image"].strip()
+        if _IMAGE_ID.fullmatch(image):
+            entries = entries.filter(image_id=image)
+        else:  # a name, or part of one (or an ID of another shape)
+            entries = entries.filter(Q(image_id=image) | Q(image_name__icontains=image))
     if filters.get("member"):
         entries = entries.filter(tenant=filters["member"])
     if filters.get("actor"):
         entries = entries.filter(actor_name=filters["actor"])
     if filters.get("action"):
         entries = entries.filter(action=filters["action"])
+    if filters.get("channel"):
+        entries = entries.filter(channel=filters["channel"])
     if filters.get("outcome") == "unresolved":
         entries = entries.filter(outcome__isnull=True)
     elif filters.get("outcome"):
@@ -187,8 +355,8 @@ def history_entries(*, team: Team, filters: dict) -> QuerySet[LedgerEntry]:
     return entries.order_by("-created_at", "-id")
 
 
-def _start_of(day: date):
-    return timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
+def _start_of(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def history_page(
@@ -243,7 +411,8 @@ def activity_chart(*, team: Team) -> dict:
     """
     today = timezone.localdate()
     key = f"activity-chart:{team.pk}:{today.isoformat()}"
-    return cache.get_or_set(key, lambda: _activity_chart(team, today), CHART_CACHE_SECONDS)
+    chart = cache.get_or_set(key, lambda: _activity_chart(team, today), CHART_CACHE_SECONDS)
+    return cast(dict, chart)
 
 
 def _activity_chart(team: Team, today: date) -> dict:

@@ -6,6 +6,7 @@ stops start-up with an `ImproperlyConfigured` error naming the variable.
 
 import base64
 import hashlib
+import re
 from pathlib import Path
 
 import environ
@@ -111,6 +112,7 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_tasks_db",
+    "ninja",  # the automation API: its docs page and static files
     "sharing",
 ]
 
@@ -252,6 +254,14 @@ SECURE_CSP = {
 # exact with Redis or Memcached as CACHE_URL, approximate with the database cache).
 OUTSIDE_REQUEST_RATE_PER_ADDRESS = env.str("OUTSIDE_REQUEST_RATE_PER_ADDRESS", default="5/h")
 OUTSIDE_REQUEST_RATE_PER_LINK = env.str("OUTSIDE_REQUEST_RATE_PER_LINK", default="50/h")
+
+# The automation API (/api/v1/): calls per token (django-ratelimit, like the request link).
+API_RATE_PER_TOKEN = env.str("API_RATE_PER_TOKEN", default="300/m").strip()
+if not re.fullmatch(r"[1-9]\d*/\d*[smhd]", API_RATE_PER_TOKEN):
+    raise ImproperlyConfigured(
+        "API_RATE_PER_TOKEN must be count/period, e.g. 300/m or 1000/h; "
+        f"got {API_RATE_PER_TOKEN!r}."
+    )
 
 # The cloud client.
 CLOUD_CONNECT_TIMEOUT = env_float("CLOUD_CONNECT_TIMEOUT", 5.0)

@@ -3,6 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from sharing import views
+from sharing.api import endpoints as api_endpoints
+from sharing.api import pages as api_pages
+from sharing.api.problems import not_found_view
 
 team_patterns = [
     path("images/", views.images, name="images"),
@@ -33,6 +36,8 @@ team_patterns = [
     path("settings/link/rotate/", views.link_rotate, name="link_rotate"),
     path("settings/link/revoke/", views.link_revoke, name="link_revoke"),
     path("settings/link/images/", views.link_images, name="link_images"),
+    path("settings/tokens/", api_pages.tokens, name="api_tokens"),
+    path("settings/tokens/<int:pk>/revoke/", api_pages.token_revoke, name="api_token_revoke"),
 ]
 
 urlpatterns = [
@@ -43,5 +48,7 @@ urlpatterns = [
     path("t/<slug:team_slug>/", include(team_patterns)),
     path("r/status/<str:status_token>/", views.outside_status, name="outside_status"),
     path("r/<str:token>/", views.outside_request, name="outside_request"),
+    path("api/v1/", api_endpoints.urls()),
+    re_path(r"^api/", not_found_view),
     path("admin/", admin.site.urls),
 ]

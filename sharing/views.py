@@ -14,7 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from django_ratelimit.decorators import ratelimit
 
 from sharing import notifications, selectors, services
-from sharing.access import team_for
+from sharing.access import AuthedRequest, team_for
 from sharing.cloud import CloudError, NotFound, UnknownOutcome
 from sharing.forms import (
     AccessRequestForm,
@@ -43,7 +43,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 
 @login_required
-def home(request: HttpRequest) -> HttpResponse:
+def home(request: AuthedRequest) -> HttpResponse:
     """To the chosen team (the switcher sends `?team=`), else the user's first team."""
     memberships = Membership.objects.filter(user=request.user).select_related("team")
     membership = (
@@ -72,7 +72,7 @@ def _error_message(exc: ApplicationError | CloudError) -> str:
 
 @login_required
 @require_GET
-def images(request: HttpRequest, team_slug: str) -> HttpResponse:
+def images(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     form = ImageFilterForm(request.GET)
     found = selectors.images_page(
@@ -80,35 +80,43 @@ def images(request: HttpRequest, team_slug: str) -> HttpResponse:
         region=_region(request, team),
         marker=request.GET.get("marker") or None,
         filters=form.upstream_filters(),
+        sort=request.GET.get("sort", ""),
     )
     error = error_text(found.error) if found.error else None
-    context = {"form": form, "page": found.page, "rows": found.rows, "error": error}
+    context = {
+        "form": form, "page": found.page, "rows": found.rows, "error": error,
+        "stale": found.stale, "synced_at": found.synced_at, "sort": request.GET.get("sort", ""),
+    }  # fmt: skip
     return render(request, "sharing/images.html", context)
 
 
 def _image_page(
-    request: HttpRequest,
+    request: AuthedRequest,
     membership: Membership,
     region: str,
     image_id: str,
     form: ShareForm | None = None,
 ) -> HttpResponse:
     team = membership.team
+    page = request.GET.get("page", "1")
     try:
-        detail = selectors.image_detail(team=team, region=region, image_id=image_id)
+        detail = selectors.image_detail(
+            team=team, region=region, image_id=image_id,
+            tenant_filter=request.GET.get("tenant", ""), sort=request.GET.get("sort", ""),
+            page=int(page) if page.isdigit() else 1,
+        )  # fmt: skip
     except NotFound:
         messages.error(request, f"There is no image {image_id} in {region} that this team can see.")
         return redirect(reverse("images", args=[team.slug]) + f"?region={region}")
-    except CloudError as exc:
-        return render(
-            request, "sharing/image.html", {"image_id": image_id, "error": error_text(exc)}
-        )
     context = {
         "image": detail.image,
         "image_id": image_id,
-        "members": detail.members,
+        "detail": detail,
+        "error": error_text(detail.error) if detail.error else None,
+        "members": detail.members_page,
         "no_members_reason": detail.no_members_reason,
         "member_limit": settings.CLOUD_MEMBER_LIMIT,
+        "at_limit": detail.member_count >= settings.CLOUD_MEMBER_LIMIT,
         "form": form or ShareForm(team=team),
         "can_share_directly": services.share_is_direct(membership),
         "history": selectors.image_history(team=team, image_id=image_id),
@@ -118,14 +126,14 @@ def _image_page(
 
 @login_required
 @require_GET
-def image(request: HttpRequest, team_slug: str, image_id: str) -> HttpResponse:
+def image(request: AuthedRequest, team_slug: str, image_id: str) -> HttpResponse:
     membership = team_for(request, team_slug)
     return _image_page(request, membership, _region(request, membership.team), image_id)
 
 
 @login_required
 @require_POST
-def image_share(request: HttpRequest, team_slug: str, image_id: str) -> HttpResponse:
+def image_share(request: AuthedRequest, team_slug: str, image_id: str) -> HttpResponse:
     membership = team_for(request, team_slug, role=Role.MEMBER)
     team, region = membership.team, _region(request, membership.team)
     if not services.share_is_direct(membership):
@@ -149,12 +157,12 @@ def image_share(request: HttpRequest, team_slug: str, image_id: str) -> HttpResp
     except CloudError as exc:
         messages.error(request, error_text(exc))
         return _image_page(request, membership, region, image_id, form=form)
-    _report_share(request, outcomes)
+    _report_share(request, team, outcomes)
     return _to_image(team, region, image_id)
 
 
 def _share_as_request(
-    request: HttpRequest, membership: Membership, region: str, image_id: str
+    request: AuthedRequest, membership: Membership, region: str, image_id: str
 ) -> HttpResponse:
     """Where the policy needs an approval: an admin's share becomes a request for another
     admin (four-eyes); a member goes to the request form, prefilled."""
@@ -185,10 +193,17 @@ def _share_as_request(
     return _to_image(team, region, image_id)
 
 
-def _report_share(request: HttpRequest, outcomes: list[services.ShareOutcome]) -> None:
-    created = [o.tenant for o in outcomes if o.created]
+def _report_share(
+    request: AuthedRequest, team: Team, outcomes: list[services.ShareOutcome]
+) -> None:
+    names = dict(team.partners.values_list("tenant", "name"))
+
+    def label(tenant: str) -> str:  # "Globex 100002" when picked from the directory
+        return f"{names[tenant]} {tenant}" if tenant in names else tenant
+
+    created = [label(o.tenant) for o in outcomes if o.created]
     already = [
-        f"{o.tenant} ({o.status})"
+        f"{label(o.tenant)} ({o.status})"
         for o in outcomes
         if o.outcome == Outcome.SUCCEEDED and not o.created
     ]
@@ -196,19 +211,22 @@ def _report_share(request: HttpRequest, outcomes: list[services.ShareOutcome]) -
         messages.success(request, f"Shared with {', '.join(created)}: pending until they accept.")
     if already:
         messages.info(request, f"Already shared with {', '.join(already)}.")
-    for unsure in (o for o in outcomes if o.outcome == Outcome.UNKNOWN and o.error):
-        messages.warning(
-            request, f"Sharing with {unsure.tenant} could not be confirmed yet: "
-            f"{error_text(unsure.error)}",
-        )  # fmt: skip
-    for failed in (o for o in outcomes if o.outcome == Outcome.FAILED and o.error):
-        messages.error(request, f"Not shared with {failed.tenant}: {error_text(failed.error)}")
+    for outcome in outcomes:
+        if outcome.error is None:
+            continue
+        why = error_text(outcome.error)
+        if outcome.outcome == Outcome.UNKNOWN:
+            messages.warning(
+                request, f"Sharing with {label(outcome.tenant)} could not be confirmed yet: {why}"
+            )
+        else:
+            messages.error(request, f"Not shared with {label(outcome.tenant)}: {why}")
 
 
 @login_required
 @require_POST
 def member_revoke(
-    request: HttpRequest, team_slug: str, image_id: str, member_id: str
+    request: AuthedRequest, team_slug: str, image_id: str, member_id: str
 ) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     region = _region(request, team)
@@ -241,7 +259,7 @@ def member_revoke(
 
 @login_required
 @require_GET
-def incoming(request: HttpRequest, team_slug: str) -> HttpResponse:
+def incoming(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     region = _region(request, team)
     rows, error = [], None
@@ -258,7 +276,7 @@ INCOMING_STATUS = {"accept": "accepted", "reject": "rejected", "pending": "pendi
 @login_required
 @require_POST
 def incoming_set(
-    request: HttpRequest, team_slug: str, image_id: str, decision: str
+    request: AuthedRequest, team_slug: str, image_id: str, decision: str
 ) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     region = _region(request, team)
@@ -279,7 +297,7 @@ def incoming_set(
 
 @login_required
 @require_GET
-def history(request: HttpRequest, team_slug: str) -> HttpResponse:
+def history(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -299,7 +317,7 @@ def history(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 CSV_COLUMNS = [
     "id", "created_at", "actor_name", "action", "region", "image_id", "image_name", "tenant",
-    "note", "outcome", "http_status", "request_id", "message", "completed_at",
+    "note", "outcome", "http_status", "request_id", "message", "completed_at", "channel",
 ]  # fmt: skip
 
 
@@ -320,7 +338,7 @@ def _cell(value: object) -> object:
 
 @login_required
 @require_GET
-def history_csv(request: HttpRequest, team_slug: str) -> StreamingHttpResponse:
+def history_csv(request: AuthedRequest, team_slug: str) -> StreamingHttpResponse:
     team = team_for(request, team_slug).team
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
@@ -352,7 +370,7 @@ def _access_request(team: Team, pk: int) -> AccessRequest:
 
 @login_required
 @require_GET
-def requests(request: HttpRequest, team_slug: str) -> HttpResponse:
+def requests(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     status = request.GET.get("status", "open")
     listed = selectors.access_requests(team=team, status=status)
@@ -362,11 +380,12 @@ def requests(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 
 @login_required
-def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
+def request_new(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     region = _region(request, team)
+    images = selectors.team_images(team=team, region=region)
     if request.method == "POST":
-        form = AccessRequestForm(request.POST, team=team)
+        form = AccessRequestForm(request.POST, team=team, images=images)
         if form.is_valid():
             try:
                 created = services.access_request_create(
@@ -386,21 +405,21 @@ def request_new(request: HttpRequest, team_slug: str) -> HttpResponse:
                 messages.success(request, f"Request #{created.pk} sent to the team's admins.")
                 return redirect("request", team_slug=team.slug, pk=created.pk)
     else:
-        form = AccessRequestForm(initial=request.GET.dict(), team=team)
-    context = {"form": form, "images": selectors.team_images(team=team, region=region)}
+        form = AccessRequestForm(initial=request.GET.dict(), team=team, images=images)
+    context = {"form": form, "images": images}
     return render(request, "sharing/request_new.html", context)
 
 
 @login_required
 @require_GET
-def access_request(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def access_request(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     membership = team_for(request, team_slug)
     found = _access_request(membership.team, pk)
     return _request_page(request, membership, found, RejectForm())
 
 
 def _request_page(
-    request: HttpRequest, membership: Membership, found: AccessRequest, reject_form: RejectForm
+    request: AuthedRequest, membership: Membership, found: AccessRequest, reject_form: RejectForm
 ) -> HttpResponse:
     context = {
         "access_request": found,
@@ -412,9 +431,16 @@ def _request_page(
     return render(request, "sharing/request.html", context)
 
 
+def _after_decision(request: AuthedRequest, team: Team, pk: int) -> HttpResponse:
+    """Back to the queue when decided there (Approve/Reject inline), else to the request."""
+    if request.POST.get("next") == "queue":
+        return redirect("requests", team_slug=team.slug)
+    return redirect("request", team_slug=team.slug, pk=pk)
+
+
 @login_required
 @require_POST
-def request_approve(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def request_approve(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     found = _access_request(team, pk)
     form = ApproveForm(request.POST)
@@ -436,13 +462,15 @@ def request_approve(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
         if decided.status == RequestStatus.FAILED:
             messages.error(request, f"Approved, but the share failed: {decided.failure}")
         else:
-            messages.success(request, f"Approved: the image is shared with {decided.tenant}.")
-    return redirect("request", team_slug=team.slug, pk=pk)
+            partner = team.partners.filter(tenant=decided.tenant).first()
+            tenant = f"{partner.name} {decided.tenant}" if partner else decided.tenant
+            messages.success(request, f"Approved: the image is shared with {tenant}.")
+    return _after_decision(request, team, pk)
 
 
 @login_required
 @require_POST
-def request_reject(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def request_reject(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     membership = team_for(request, team_slug, role=Role.ADMIN)
     team = membership.team
     found = _access_request(team, pk)
@@ -457,12 +485,12 @@ def request_reject(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
         messages.error(request, exc.message)
     else:
         messages.success(request, f"Request #{pk} rejected; the requester is told why.")
-    return redirect("request", team_slug=team.slug, pk=pk)
+    return _after_decision(request, team, pk)
 
 
 @login_required
 @require_POST
-def request_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def request_cancel(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     team = team_for(request, team_slug).team
     found = _access_request(team, pk)
     try:
@@ -478,7 +506,7 @@ def request_cancel(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 
 @login_required
-def partners(request: HttpRequest, team_slug: str) -> HttpResponse:
+def partners(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug).team
     form = PartnerForm(team=team)
     if request.method == "POST":
@@ -496,7 +524,7 @@ def partners(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def partner_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+def partner_delete(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     partner = get_object_or_404(Partner, team=team, pk=pk)
     partner.delete()
@@ -508,7 +536,7 @@ def partner_delete(request: HttpRequest, team_slug: str, pk: int) -> HttpRespons
 
 
 @login_required
-def team_settings(request: HttpRequest, team_slug: str) -> HttpResponse:
+def team_settings(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     form = TeamSettingsForm(request.POST or None, instance=team)
     if request.method == "POST" and form.is_valid():
@@ -522,7 +550,17 @@ def team_settings(request: HttpRequest, team_slug: str) -> HttpResponse:
     )
     link = absolute_link(request, team)
     context = {"form": form, "link_form": link_form, "link": link, "images": images}
+    context["time_zones"] = TIME_ZONE_SUGGESTIONS
     return render(request, "sharing/settings.html", context)
+
+
+# Offered while typing; any IANA name is accepted.
+TIME_ZONE_SUGGESTIONS = [
+    "UTC", "Europe/London", "Europe/Berlin", "Europe/Paris", "Europe/Amsterdam", "Europe/Madrid",
+    "Europe/Warsaw", "America/New_York", "America/Chicago", "America/Denver",
+    "America/Los_Angeles", "America/Sao_Paulo", "Asia/Tokyo", "Asia/Singapore", "Asia/Kolkata",
+    "Australia/Sydney",
+]  # fmt: skip
 
 
 def _image_choices(images: list) -> list[tuple[str, str]]:
@@ -537,7 +575,7 @@ def absolute_link(request: HttpRequest, team: Team) -> str:
 
 @login_required
 @require_POST
-def link_rotate(request: HttpRequest, team_slug: str) -> HttpResponse:
+def link_rotate(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     services.request_link_rotate(team=team)
     messages.success(request, "A new request link is on; any earlier link no longer works.")
@@ -546,7 +584,7 @@ def link_rotate(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def link_revoke(request: HttpRequest, team_slug: str) -> HttpResponse:
+def link_revoke(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     services.request_link_revoke(team=team)
     messages.success(request, "The request link is off.")
@@ -555,7 +593,7 @@ def link_revoke(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 @login_required
 @require_POST
-def link_images(request: HttpRequest, team_slug: str) -> HttpResponse:
+def link_images(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     images = selectors.team_images(team=team, region=team.default_region)
     form = LinkImagesForm(request.POST, choices=_image_choices(images))

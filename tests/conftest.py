@@ -1,21 +1,101 @@
-"""The shared cast: a team `acme` with an admin, a member and a viewer, and an outsider."""
+"""The shared cast: a team `acme` with an admin, a member and a viewer, and an outsider; the
+built-in cloud's fixtures; and a guard that keeps every test on this machine."""
 
+import ipaddress
 import shutil
+import socket
 from pathlib import Path
 
 import pytest
+import requests
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 
 from sharing import clouds
 from sharing.cloud import http as cloud_http
-from sharing.cloud.fake import CloudState, FakeCloudApp
+from sharing.cloud.fake import CloudState, FakeCloudApp, make_session
 from sharing.cloud.identity import memory_cache
 from sharing.models import AuthKind, Membership, Role, Team
 
 PASSWORD = "correct horse battery"
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# Hermetic: a test that reaches beyond loopback fails loudly instead of passing on a "cloud did
+# not answer" page (name lookups count: they leave the machine too).
+
+_real_getaddrinfo = socket.getaddrinfo
+_real_connect = socket.socket.connect
+
+
+def _loopback(host: object) -> bool:
+    if host in ("localhost", None, "") or not isinstance(host, str | bytes):
+        return True
+    try:
+        return ipaddress.ip_address(host if isinstance(host, str) else host.decode()).is_loopback
+    except ValueError:
+        return False
+
+
+class NetworkGuardError(RuntimeError):
+    """A test tried to reach an address that is not on this machine."""
+
+
+def _guarded_getaddrinfo(host, *args, **kwargs):
+    if not _loopback(host):
+        raise NetworkGuardError(f"Tests stay on loopback: a lookup of {host!r} was refused.")
+    return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def _guarded_connect(self, address):
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _loopback(address[0]):
+        raise NetworkGuardError(f"Tests stay on loopback: a connection to {address!r} was refused.")
+    return _real_connect(self, address)
+
+
+socket.getaddrinfo = _guarded_getaddrinfo
+socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+
+
+def messages_of(response) -> list[str]:
+    """The Django messages a page showed."""
+    return [str(m) for m in response.context["messages"]]
+
+
+def message_text(response) -> str:
+    return " ".join(messages_of(response))
+
+
+# The built-in cloud on its own, for tests of the cloud module (no team, no Django cache).
+
+BASE = "http://cloud.test"
+HEX_PROJECT = "0123456789abcdef0123456789abcdef"
+
+
+@pytest.fixture
+def state() -> CloudState:
+    """Accounts acme (100001: password, API key and an application credential), globex
+    (100002) and a Keystone-style hex project."""
+    state = CloudState()
+    state.add_account("100001", "Acme")
+    state.add_user("acme-admin", "100001", password="acme-password", api_key="acme-key")
+    state.add_app_credential("acme-appcred", "appcred-secret", "acme-admin")
+    state.add_account("100002", "Globex")
+    state.add_user("globex-admin", "100002", api_key="globex-key")
+    state.add_account(HEX_PROJECT, "Hexworks")
+    state.add_user("hex-admin", HEX_PROJECT, password="hex-password")
+    return state
+
+
+@pytest.fixture
+def app(state) -> FakeCloudApp:
+    return FakeCloudApp(state, BASE)
+
+
+@pytest.fixture
+def session(app) -> requests.Session:
+    return make_session(app)
 
 
 def make_user(username: str) -> User:

@@ -23,7 +23,7 @@ def test_anonymous_visitors_are_sent_to_login(client, team, page):
 
 
 @pytest.mark.parametrize("page", TEAM_PAGES)
-def test_a_viewer_sees_every_team_page(client, carol, page):
+def test_a_viewer_sees_every_team_page(client, carol, cloud, page):
     client.force_login(carol)
     assert client.get(reverse(page, args=["acme"])).status_code == 200
 

@@ -8,7 +8,7 @@ import requests
 from django.core.cache import cache
 
 from sharing.cloud import CloudAccount, HttpPolicy, ImagesClient, NoResponse, get_auth, http
-from sharing.cloud.fake import CloudState, FakeCloudAdapter, FakeCloudApp, make_session
+from sharing.cloud.fake import FakeCloudAdapter, FakeCloudApp, make_session
 from sharing.clouds import http_policy
 
 BASE = "http://cloud.test"
@@ -28,19 +28,6 @@ class RecordingAdapter(FakeCloudAdapter):
     def send(self, request, stream=False, timeout=None, **kwargs):
         self.sent.append((dict(request.headers), timeout))
         return super().send(request, stream=stream, timeout=timeout, **kwargs)
-
-
-@pytest.fixture
-def state() -> CloudState:
-    state = CloudState()
-    state.add_account("100001", "Acme")
-    state.add_user("acme-admin", "100001", api_key="acme-key")
-    return state
-
-
-@pytest.fixture
-def app(state) -> FakeCloudApp:
-    return FakeCloudApp(state, BASE)
 
 
 @pytest.fixture

@@ -15,34 +15,12 @@ from sharing.cloud import (
     authenticate,
     get_auth,
 )
-from sharing.cloud.fake import CloudState, FakeCloudAdapter, FakeCloudApp, make_session
+from sharing.cloud.fake import FakeCloudAdapter
 from sharing.cloud.identity import _cache_key
 
-BASE = "http://cloud.test"
+from .conftest import BASE, HEX_PROJECT
+
 IDENTITY = f"{BASE}/identity"
-HEX_PROJECT = "0123456789abcdef0123456789abcdef"
-
-
-@pytest.fixture(autouse=True)
-def token_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
-
-
-@pytest.fixture
-def state() -> CloudState:
-    state = CloudState()
-    state.add_account("100001", "Acme")
-    state.add_user("acme-admin", "100001", password="acme-password", api_key="acme-key")
-    state.add_app_credential("acme-appcred", "appcred-secret", "acme-admin")
-    state.add_account(HEX_PROJECT, "Hexworks")
-    state.add_user("hex-admin", HEX_PROJECT, password="hex-password")
-    return state
-
-
-@pytest.fixture
-def session(state) -> requests.Session:
-    return make_session(FakeCloudApp(state, BASE))
 
 
 def account(kind: str = "rackspace-apikey", **overrides: str) -> CloudAccount:

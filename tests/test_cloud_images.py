@@ -3,7 +3,6 @@ retries and the settling of a share whose answer was lost."""
 
 import pytest
 import requests
-from django.core.cache import cache
 
 from sharing.cloud import (
     BadRequest,
@@ -20,36 +19,12 @@ from sharing.cloud import (
     Unavailable,
     UnknownOutcome,
 )
-from sharing.cloud.fake import CloudState, FakeCloudApp, make_session, running_server
+from sharing.cloud.fake import running_server
 
-BASE = "http://cloud.test"
+from .conftest import BASE
+
 ACME, GLOBEX = "100001", "100002"
 FAST = HttpPolicy(read_timeout=2, max_attempts=3, backoff_base=0.001, backoff_cap=0.002)
-
-
-@pytest.fixture(autouse=True)
-def token_cache(settings):
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    cache.clear()
-
-
-@pytest.fixture
-def state() -> CloudState:
-    state = CloudState()
-    for tenant_id, name in ((ACME, "Acme"), (GLOBEX, "Globex")):
-        state.add_account(tenant_id, name)
-        state.add_user(f"{name.lower()}-admin", tenant_id, api_key=f"{name.lower()}-key")
-    return state
-
-
-@pytest.fixture
-def app(state) -> FakeCloudApp:
-    return FakeCloudApp(state, BASE)
-
-
-@pytest.fixture
-def session(app) -> requests.Session:
-    return make_session(app)
 
 
 def account(name: str = "acme", base: str = BASE) -> CloudAccount:

@@ -1,4 +1,5 @@
-"""Tenant IDs are checked before they reach the cloud, which accepts any string (§2.1)."""
+"""Tenant IDs are checked before they reach the cloud, which accepts any string
+(docs/glance.md §2.1)."""
 
 import pytest
 

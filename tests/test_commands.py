@@ -8,9 +8,10 @@ import pytest
 from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 
+from sharing.cloud import http as cloud_http
 from sharing.cloud.fake import CloudState, FakeCloudApp, running_server, seed_demo_cloud
 from sharing.clouds import client_for
-from sharing.models import LedgerEntry, Membership, Partner, Team
+from sharing.models import LedgerEntry, Membership, Partner, Share, Team
 
 from .conftest import ROOT
 
@@ -109,9 +110,11 @@ def test_seed_demo_refuses_without_demo(db, settings):
 def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
     settings.DEMO = True
     settings.FAKE_CLOUD_DB = str(tmp_path / "cloud.sqlite3")
-    from sharing.clouds import demo_cloud
+    from sharing.clouds import demo_cloud, use_builtin_cloud
 
     demo_cloud.cache_clear()
+    factory = cloud_http.session_factory
+    use_builtin_cloud(demo_cloud())
     try:
         call_command("seed_demo", stdout=io.StringIO())
         call_command("seed_demo", stdout=io.StringIO())
@@ -119,16 +122,32 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
         images_once = len(state.images("IAD"))
     finally:
         demo_cloud.cache_clear()
-    assert Team.objects.get().slug == "acme"
-    roles = dict(Membership.objects.values_list("user__username", "role"))
-    assert roles == {"alice": "admin", "bob": "member", "carol": "viewer"}
+        cloud_http.session_factory = factory
+    assert sorted(Team.objects.values_list("slug", "tenant_id")) == [
+        ("acme", "100001"),
+        ("globex", "100002"),
+    ]
+    roles = set(Membership.objects.values_list("team__slug", "user__username", "role"))
+    assert roles == {
+        ("acme", "alice", "admin"),
+        ("acme", "bob", "member"),
+        ("acme", "carol", "viewer"),
+        ("globex", "gina", "admin"),
+    }
     assert authenticate(username="alice", password=settings.DEMO_PASSWORD) is not None
+    assert authenticate(username="gina", password=settings.DEMO_PASSWORD) is not None
     assert images_once > 0
-    assert dict(Partner.objects.values_list("tenant", "name")) == {
+    assert dict(Partner.objects.filter(team__slug="acme").values_list("tenant", "name")) == {
         "100002": "Globex",
         "100003": "Initech",
     }
-    assert not LedgerEntry.objects.exists()
+    # The members shared before the dashboard are recorded once (a drift each), not twice.
+    drifts = LedgerEntry.objects.filter(action="drift")
+    assert drifts.count() == Share.objects.count() > 0
+    assert not LedgerEntry.objects.exclude(action="drift").exists()
+    assert Share.objects.filter(team__slug="globex", tenant="100001").exists()
+    # Globex has a share to answer.
+    assert Share.objects.filter(team__slug="acme", tenant="100002", status="pending").exists()
 
 
 def test_the_demo_process_reaches_the_built_in_cloud(tmp_path):

@@ -3,8 +3,9 @@ conformance run); identity errors are JSON whatever is accepted."""
 
 import pytest
 
-from sharing.cloud.fake.testing import FakeCloud, GlanceClient
 from sharing.cloud.fake.web import error_media_type
+
+from .glance_cast import FakeCloud, GlanceClient
 
 UNKNOWN = "6f1c2b8e-3d7a-4c55-9a43-0bd0f0b9b5d1"
 

@@ -7,7 +7,8 @@ import pytest
 import requests
 
 from sharing.cloud.fake import running_server
-from sharing.cloud.fake.testing import A, B, C, FakeCloud, GlanceClient
+
+from .glance_cast import A, B, C, FakeCloud, GlanceClient
 
 
 @pytest.fixture

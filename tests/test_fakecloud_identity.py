@@ -1,4 +1,4 @@
-"""The built-in cloud's identity: Rackspace v2.0 and Keystone v3 (images-api §4, §5)."""
+"""The built-in cloud's identity: Rackspace v2.0 and Keystone v3 (docs/glance.md §4, §5)."""
 
 from datetime import UTC, datetime
 
@@ -200,7 +200,7 @@ def test_glance_without_a_token_or_with_a_bad_one_gets_webobs_401(session):
     for headers in ({}, {"X-Auth-Token": "forged"}):
         headers["Accept"] = "application/json"
         response = session.get(f"{BASE}/iad/images/v2/images", headers=headers)
-        assert response.status_code == 401  # glance-observed row 2
+        assert response.status_code == 401  # docs/glance-observed.md row 2
         assert response.json()["message"].startswith(
             "This server could not verify that you are authorized"
         )

@@ -1,5 +1,7 @@
-"""The built-in cloud's images API: list, paging, filters, get, create, patch (images-api §3)."""
+"""The built-in cloud's images API: list, paging, filters, get, create, patch, delete, data
+(docs/glance.md §3)."""
 
+import hashlib
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urljoin
 
@@ -7,7 +9,8 @@ import pytest
 import requests
 
 from sharing.cloud.fake import running_server
-from sharing.cloud.fake.testing import ADMIN, A, B, C, FakeCloud, GlanceClient
+
+from .glance_cast import ADMIN, A, B, C, FakeCloud, GlanceClient
 
 PATCH = {"Content-Type": "application/openstack-images-v2.1-json-patch"}
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -262,7 +265,9 @@ def test_patch_needs_the_json_patch_media_type(cloud, a):
     image_id = cloud.image(A, name="web")
     response = a.patch(f"/v2/images/{image_id}", json=[])
     assert response.status_code == 415
-    assert response.headers["Accept-Patch"] == "application/openstack-images-v2.1-json-patch"
+    assert response.headers["Accept-Patch"] == (
+        "application/openstack-images-v2.0-json-patch, application/openstack-images-v2.1-json-patch"
+    )
 
 
 def test_the_owner_makes_a_private_snapshot_shared(cloud, a):
@@ -476,3 +481,36 @@ def test_the_image_schemas_are_glances(a, name):
         assert schema["additionalProperties"] == {"type": "string"}
     else:
         assert schema["properties"]["images"]["items"]["name"] == "image"
+
+
+def test_data_that_does_not_match_the_disk_format_is_refused_but_kept(a):
+    # Glance 33 stores the data, then inspects it: 415, and the image stays queued with the
+    # data's hashes; its data downloads, and another upload fails (conformance run).
+    image_id = queued_image(a, disk_format="qcow2")
+    response = a.put(f"/v2/images/{image_id}/file", data=b"plain bytes", headers=OCTETS)
+    assert response.status_code == 415
+    assert response.json()["message"].endswith(
+        "Image disk_format qcow2 does not match stream data raw"
+    )
+    image = a.get(f"/v2/images/{image_id}").json()
+    assert (image["status"], image["size"]) == ("queued", None)
+    assert image["checksum"] == hashlib.md5(b"plain bytes").hexdigest()
+    assert a.get(f"/v2/images/{image_id}/file").content == b"plain bytes"
+    again = a.put(f"/v2/images/{image_id}/file", data=b"plain bytes", headers=OCTETS)
+    assert again.status_code == 500
+
+
+def test_data_in_the_disk_format_is_taken(a):
+    image_id = queued_image(a, disk_format="qcow2")
+    qcow2 = b"QFI\xfb\x00\x00\x00\x03" + bytes(100)
+    assert a.put(f"/v2/images/{image_id}/file", data=qcow2, headers=OCTETS).status_code == 204
+    assert a.get(f"/v2/images/{image_id}").json()["status"] == "active"
+
+
+def test_an_image_without_formats_takes_no_data(a):
+    image_id = a.post("/v2/images", json={"name": "no formats"}).json()["id"]
+    response = a.put(f"/v2/images/{image_id}/file", data=b"x", headers=OCTETS)
+    assert (response.status_code, message(response)) == (
+        400,
+        "Properties disk_format, container_format must be set prior to saving data.",
+    )

@@ -1,4 +1,4 @@
-"""The built-in cloud's image members against real Glance 33 (reference/glance-observed.md).
+"""The built-in cloud's image members against real Glance 33 (docs/builtin-cloud.md).
 
 Each test names the rows it reproduces. Everything goes over HTTP through the adapter.
 """
@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from sharing.cloud.fake import CloudState
-from sharing.cloud.fake.testing import ADMIN, B, C, FakeCloud, GlanceClient
+
+from .glance_cast import ADMIN, B, C, FakeCloud, GlanceClient
 
 BAD_STATUS = 'Incorrect request: Status must be "pending", "accepted" or "rejected".'
 

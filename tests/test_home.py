@@ -3,7 +3,7 @@ from sharing.models import Membership, Role
 from .conftest import PASSWORD, make_user
 
 
-def test_logging_in_lands_on_the_team_images(client, alice):
+def test_logging_in_lands_on_the_team_images(client, alice, cloud):
     response = client.post(
         "/accounts/login/", {"username": "alice", "password": PASSWORD}, follow=True
     )
@@ -37,7 +37,7 @@ def test_a_user_in_no_team_is_told_whom_to_ask(client, db):
     assert "zed" in response.text
 
 
-def test_a_user_in_two_teams_gets_a_switcher_and_can_switch(client, alice, other_team):
+def test_a_user_in_two_teams_gets_a_switcher_and_can_switch(client, alice, other_team, cloud):
     Membership.objects.create(user=alice, team=other_team, role=Role.VIEWER)
     client.force_login(alice)
     page = client.get("/t/acme/images/")

@@ -10,7 +10,7 @@ def test_it_lists_the_teams_images_with_share_counts_from_our_records(client, al
     acme_image(cloud, name="db-base", visibility="private")
     cloud.create_image(owner=GLOBEX, name="globex thing")
     client.force_login(alice)
-    client.post(f"/t/acme/images/{web}/share/", {"members": f"{GLOBEX} {INITECH}"})
+    client.post(f"/t/acme/images/{web}/share/", {"members": f"{GLOBEX}, {INITECH}"})
     cloud.reset_counters()
 
     response = client.get("/t/acme/images/")

@@ -97,3 +97,66 @@ def test_the_database_refuses_to_clear_the_actor_together_with_another_change(en
             "UPDATE sharing_ledgerentry SET actor_id = NULL, note = %s WHERE id = %s",
             ["forged", entry.pk],
         )
+
+
+def test_an_unknown_entry_is_settled_once_and_then_is_final(entry):
+    entry.complete(Outcome.UNKNOWN, message="The cloud did not answer.")
+    assert entry.open
+
+    assert entry.settle(Outcome.SUCCEEDED, "The member is there.") is True
+    stored = LedgerEntry.objects.get(pk=entry.pk)
+    assert (stored.outcome, stored.settlement) == (Outcome.SUCCEEDED, "The member is there.")
+    assert stored.message == "The cloud did not answer."  # what the user was told stays
+    assert not stored.open
+    assert stored.settle(Outcome.FAILED, "Changed my mind.") is False
+    assert LedgerEntry.objects.get(pk=entry.pk).outcome == Outcome.SUCCEEDED
+
+
+def test_a_succeeded_or_failed_entry_cannot_be_settled(entry):
+    entry.complete(Outcome.FAILED)
+    assert entry.settle(Outcome.SUCCEEDED, "forged") is False
+    assert LedgerEntry.objects.get(pk=entry.pk).outcome == Outcome.FAILED
+
+
+def test_a_completion_that_comes_after_a_settlement_loses(entry):
+    late = LedgerEntry.objects.get(pk=entry.pk)  # the slow request's copy
+    assert entry.settle(Outcome.FAILED, "Not there after five minutes.") is True
+    assert late.complete(Outcome.SUCCEEDED, http_status=201) is False
+    assert LedgerEntry.objects.get(pk=entry.pk).outcome == Outcome.FAILED
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_the_database_lets_an_unknown_entry_be_settled_once(entry):
+    entry.complete(Outcome.UNKNOWN)
+    settle = (
+        "UPDATE sharing_ledgerentry SET outcome = %s, settlement = %s, settled_at = now() "
+        "WHERE id = %s"
+    )
+    _raw(settle, ["succeeded", "The member is there.", entry.pk])
+    assert LedgerEntry.objects.get(pk=entry.pk).outcome == Outcome.SUCCEEDED
+    with pytest.raises((IntegrityError, InternalError), match="cannot change"):
+        _raw(settle, ["failed", "again", entry.pk])
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_the_database_refuses_a_settlement_that_changes_anything_else(entry):
+    entry.complete(Outcome.UNKNOWN)
+    with pytest.raises((IntegrityError, InternalError), match="cannot change"):
+        _raw(
+            "UPDATE sharing_ledgerentry SET outcome = 'succeeded', settled_at = now(), "
+            "note = %s WHERE id = %s",
+            ["forged", entry.pk],
+        )
+
+
+@pytest.mark.postgres
+@postgres_only
+def test_the_database_refuses_to_settle_a_succeeded_entry(entry):
+    entry.complete(Outcome.SUCCEEDED)
+    with pytest.raises((IntegrityError, InternalError), match="cannot change"):
+        _raw(
+            "UPDATE sharing_ledgerentry SET outcome = 'failed', settled_at = now() WHERE id = %s",
+            [entry.pk],
+        )

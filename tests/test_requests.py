@@ -19,7 +19,7 @@ from sharing.models import (
     Share,
 )
 
-from .conftest import GLOBEX, INITECH, acme_image, make_user
+from .conftest import GLOBEX, INITECH, acme_image, make_user, message_text
 
 
 @pytest.fixture
@@ -40,10 +40,6 @@ def ask(client, image_id, member=INITECH, justification="Initech pilot", **extra
     return client.post("/t/acme/requests/new/?region=IAD", data, follow=True)
 
 
-def messages_of(response) -> str:
-    return " ".join(str(m) for m in response.context["messages"])
-
-
 @pytest.fixture
 def bobs_request(client, bob, alice, cloud, image_id):
     client.force_login(bob)
@@ -58,7 +54,7 @@ def test_a_member_asks_and_the_admins_are_told(client, bob, alice, carol, cloud,
     found = AccessRequest.objects.get()
     assert (found.status, found.tenant, found.requested_by) == ("pending", INITECH, bob)
     assert found.image_name == "web-base"
-    assert f"Request #{found.pk} sent" in messages_of(response)
+    assert f"Request #{found.pk} sent" in message_text(response)
     entry = LedgerEntry.objects.get()
     assert (entry.action, entry.actor_name, entry.access_request) == (Action.REQUEST, "bob", found)
     assert len(mail.outbox) == 1
@@ -152,7 +148,7 @@ def test_an_admin_approves_and_the_share_happens_once(client, alice, bob, cloud,
     response = client.post(
         f"/t/acme/requests/{bobs_request.pk}/approve/", {"note": "ok for 7 days"}, follow=True
     )
-    assert "Approved" in messages_of(response)
+    assert "Approved" in message_text(response)
     assert cloud.member_status(bobs_request.image_id, INITECH) == "pending"
     bobs_request.refresh_from_db()
     assert (bobs_request.status, bobs_request.decided_by) == (RequestStatus.APPROVED, alice)
@@ -170,7 +166,7 @@ def test_an_admin_approves_and_the_share_happens_once(client, alice, bob, cloud,
     assert "approved" in mail.outbox[0].subject
 
     again = client.post(f"/t/acme/requests/{bobs_request.pk}/approve/", follow=True)
-    assert "already approved; nothing changed" in messages_of(again)
+    assert "already approved; nothing changed" in message_text(again)
     assert cloud.calls("member_create") == 1
 
 
@@ -199,7 +195,7 @@ def test_nobody_decides_their_own_request(client, alice, erin, cloud, image_id):
         response = client.post(
             f"/t/acme/requests/{found.pk}/{action}/", {"note": "me"}, follow=True
         )
-        assert "Nobody decides their own request" in messages_of(response)
+        assert "Nobody decides their own request" in message_text(response)
     found.refresh_from_db()
     assert found.status == RequestStatus.PENDING
     assert cloud.members(image_id) == []
@@ -233,13 +229,13 @@ def test_rejecting_tells_the_requester_why(client, alice, cloud, bobs_request):
 def test_the_requester_may_cancel_while_pending_and_nobody_else(client, bob, carol, bobs_request):
     client.force_login(carol)
     response = client.post(f"/t/acme/requests/{bobs_request.pk}/cancel/", follow=True)
-    assert "Only the person who asked" in messages_of(response)
+    assert "Only the person who asked" in message_text(response)
     client.force_login(bob)
     client.post(f"/t/acme/requests/{bobs_request.pk}/cancel/")
     bobs_request.refresh_from_db()
     assert bobs_request.status == RequestStatus.CANCELLED
     again = client.post(f"/t/acme/requests/{bobs_request.pk}/cancel/", follow=True)
-    assert "already cancelled" in messages_of(again)
+    assert "already cancelled" in message_text(again)
 
 
 def test_a_failed_share_marks_the_request_failed_and_can_be_retried(
@@ -248,7 +244,7 @@ def test_a_failed_share_marks_the_request_failed_and_can_be_retried(
     cloud.add_fault("error", route="member_create", status=503)
     client.force_login(alice)
     response = client.post(f"/t/acme/requests/{bobs_request.pk}/approve/", follow=True)
-    assert "Approved, but the share failed" in messages_of(response)
+    assert "Approved, but the share failed" in message_text(response)
     bobs_request.refresh_from_db()
     assert bobs_request.status == RequestStatus.FAILED
     assert "(request req-" in bobs_request.failure
@@ -295,7 +291,7 @@ def test_with_the_four_eyes_policy_an_admins_share_becomes_a_request(
     response = client.post(
         f"/t/acme/images/{image_id}/share/", {"members": GLOBEX, "note": "Q3 deal"}, follow=True
     )
-    assert "waits for another admin" in messages_of(response)
+    assert "waits for another admin" in message_text(response)
     assert cloud.members(image_id) == []
     found = AccessRequest.objects.get()
     assert (found.requested_by, found.justification) == (alice, "Q3 deal")
@@ -356,6 +352,6 @@ def test_a_four_eyes_share_with_several_tenants_reads_the_image_once(
     team.save()
     cloud.reset_counters()
     client.force_login(alice)
-    client.post(f"/t/acme/images/{image_id}/share/", {"members": f"{GLOBEX} {INITECH}"})
+    client.post(f"/t/acme/images/{image_id}/share/", {"members": f"{GLOBEX}, {INITECH}"})
     assert AccessRequest.objects.count() == 2
     assert cloud.calls("image_get") == 1

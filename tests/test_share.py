@@ -7,17 +7,13 @@ from django.utils import timezone
 
 from sharing.models import Action, LedgerEntry, Outcome, Partner, Share
 
-from .conftest import GLOBEX, INITECH, acme_image
+from .conftest import GLOBEX, INITECH, acme_image, messages_of
 
 
 def share(client, image_id, members, **extra):
     return client.post(
         f"/t/acme/images/{image_id}/share/?region=IAD", {"members": members, **extra}, follow=True
     )
-
-
-def messages_of(response) -> list[str]:
-    return [str(m) for m in response.context["messages"]]
 
 
 @pytest.fixture
@@ -42,9 +38,11 @@ def test_an_admin_shares_an_image_and_the_member_is_pending_upstream(
     assert (record.status, record.shared_by) == ("pending", alice)
 
 
-def test_several_tenants_in_any_separator_are_shared_once_each(client, alice, cloud, image_id):
+def test_several_tenants_separated_by_commas_semicolons_or_lines_are_shared_once_each(
+    client, alice, cloud, image_id
+):
     client.force_login(alice)
-    share(client, image_id, f"{GLOBEX}, {INITECH}\n{GLOBEX} 100004")
+    share(client, image_id, f"{GLOBEX}, {INITECH}\n{GLOBEX}; 100004")
     assert {m.member_id for m in cloud.members(image_id)} == {GLOBEX, INITECH, "100004"}
     assert LedgerEntry.objects.filter(action=Action.SHARE).count() == 3
 
@@ -53,14 +51,27 @@ def test_bad_tenant_ids_are_named_next_to_the_field_and_nothing_is_shared(
     client, alice, cloud, image_id
 ):
     client.force_login(alice)
-    response = share(client, image_id, f"{GLOBEX}, abc, 12 34x")
+    response = share(client, image_id, f"{GLOBEX}, abc, 34x")
     assert response.status_code == 200
     errors = response.context["form"].errors["members"]
     assert any("'abc' is not a Rackspace account number" in e for e in errors)
     assert any("'34x'" in e for e in errors)
-    assert f"{GLOBEX}, abc, 12 34x" in response.text  # what was typed is kept
+    assert f"{GLOBEX}, abc, 34x" in response.text  # what was typed is kept
     assert cloud.members(image_id) == []
     assert not LedgerEntry.objects.exists()
+
+
+def test_a_space_inside_one_entry_is_refused_rather_than_read_as_two_tenants(
+    client, alice, cloud, image_id
+):
+    client.force_login(alice)
+    response = share(client, image_id, f"{GLOBEX}, 12 34")
+    errors = response.context["form"].errors["members"]
+    assert errors == [
+        "“12 34” has a space inside: put a comma between two tenant IDs, "
+        "or remove the space from one."
+    ]
+    assert cloud.members(image_id) == []
 
 
 def test_sharing_with_the_teams_own_account_is_refused(client, alice, cloud, image_id):

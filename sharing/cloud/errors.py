@@ -12,7 +12,7 @@ from email.utils import parsedate_to_datetime
 import requests
 
 REQUEST_ID_HEADER = "x-openstack-request-id"
-# Glance's quota error (images-api.md §2.11); any other 413 is a rate limit (§4.4).
+# Glance's quota error (docs/glance.md §2.11); any other 413 is a rate limit (docs/glance.md §4.4).
 MEMBER_LIMIT_TEXT = "image member limit exceeded"
 _MAX_MESSAGE = 300
 
@@ -137,7 +137,7 @@ def _message_in(body: object) -> str:
 
 
 def _plain(text: str) -> str:
-    # Glance's messages end in literal "<br /><br />\n\n\n" (images-api.md §1).
+    # Glance's messages end in literal "<br /><br />\n\n\n" (docs/glance.md §1).
     text = re.sub(r"<br\s*/?>", " ", text, flags=re.IGNORECASE)
     text = " ".join(text.split())
     return text if len(text) <= _MAX_MESSAGE else text[: _MAX_MESSAGE - 1] + "…"
@@ -171,14 +171,14 @@ def error_from_response(response: requests.Response) -> CloudError:
     status = response.status_code
     text = upstream_message(response)
     message = text or f"The cloud answered HTTP {status} {response.reason or ''}".strip() + "."
-    common = {"status": status, "request_id": request_id_of(response)}
+    request_id = request_id_of(response)
     if status == 413 and MEMBER_LIMIT_TEXT in text.lower():
-        return MemberLimitReached(message, **common)
+        return MemberLimitReached(message, status=status, request_id=request_id)
     if status in (413, 429):
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
-        return RateLimited(message, retry_after=retry_after, **common)
+        return RateLimited(message, retry_after=retry_after, status=status, request_id=request_id)
     if status >= 500:
-        return Unavailable(message, **common)
+        return Unavailable(message, status=status, request_id=request_id)
     error_class = {
         400: BadRequest,
         401: Unauthorized,
@@ -187,4 +187,4 @@ def error_from_response(response: requests.Response) -> CloudError:
         409: AlreadyMember,
         415: BadRequest,
     }.get(status, CloudError)
-    return error_class(message, **common)
+    return error_class(message, status=status, request_id=request_id)

@@ -149,7 +149,7 @@ def authenticate(
     return auth
 
 
-# Rackspace Identity v2.0 (images-api.md §4)
+# Rackspace Identity v2.0 (docs/glance.md §4)
 
 
 def _rackspace(account: CloudAccount, session: requests.Session) -> Auth:
@@ -182,7 +182,7 @@ def _rackspace(account: CloudAccount, session: requests.Session) -> Auth:
         raise _malformed(response) from error
 
 
-# Keystone v3 (images-api.md §5)
+# Keystone v3 (docs/glance.md §5)
 
 
 def _keystone(account: CloudAccount, session: requests.Session) -> Auth:
@@ -268,7 +268,8 @@ def _versioned(identity_url: str, version: str) -> str:
 
 
 def _image_root(url: str) -> str:
-    """The image API root: a catalog URL without its trailing `/v2` or `/v2.x` (§1)."""
+    """The image API root: a catalog URL without its trailing `/v2` or `/v2.x`
+    (docs/glance.md §1)."""
     return _IMAGE_API_VERSION.sub("", _text(url).rstrip("/"))
 
 

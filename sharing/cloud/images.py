@@ -1,7 +1,7 @@
 """Glance v2 images and members: calls that return dataclasses and raise `CloudError`s.
 
 Everything from the cloud is untrusted: every field but an image's `id` may be missing or of
-the wrong type, and unknown fields are ignored (images-api.md §3.3).
+the wrong type, and unknown fields are ignored (docs/glance.md §3.3).
 """
 
 import logging
@@ -33,7 +33,7 @@ log = logging.getLogger(__name__)
 
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 JSON_PATCH = "application/openstack-images-v2.1-json-patch"
-# Base properties the dashboard has no use for (images-api.md §3.3). Any key that is neither
+# Base properties the dashboard has no use for (docs/glance.md §3.3). Any key that is neither
 # one of these nor a field of `Image` and holds a string is an extra property.
 _IGNORED_KEYS = frozenset(
     {"virtual_size", "checksum", "os_hash_algo", "os_hash_value", "os_hidden", "self", "file"}
@@ -103,7 +103,8 @@ class Member:
         if not isinstance(data, dict):
             raise ValueError("a member that is not an object")
         member_id = data.get("member_id")
-        # Glance echoes the member as it was sent, a number included (glance-observed.md #66).
+        # Glance echoes the member as it was sent, a number included
+        # (docs/glance-observed.md row 66).
         if isinstance(member_id, int) and not isinstance(member_id, bool):
             member_id = str(member_id)
         if not _str(member_id) or not _str(data.get("image_id")):
@@ -127,7 +128,9 @@ class Page:
 @dataclass(frozen=True)
 class ApiVersions:
     current: tuple[int, int]
-    supports_shared_visibility: bool  # v2.5+: only `shared` images take members (§2.10)
+    supports_shared_visibility: (
+        bool  # v2.5+: only `shared` images take members (docs/glance.md §2.10)
+    )
 
 
 @dataclass(frozen=True)
@@ -165,7 +168,7 @@ class ImagesClient:
     """The images API of one account in one region.
 
     Authenticates through the token cache; on a 401 it authenticates again once and repeats the
-    call (the token expired or was revoked: images-api.md §4.2).
+    call (the token expired or was revoked: docs/glance.md §4.2).
     """
 
     def __init__(
@@ -176,13 +179,14 @@ class ImagesClient:
         session: requests.Session | None = None,
         policy: http.HttpPolicy | None = None,
         token_cache: TokenCache | None = None,
+        auth: Auth | None = None,
     ) -> None:
         self.account = account
         self.region = region
         self.session = session or http.session_factory()
         self.policy = policy
         self.token_cache = token_cache
-        self._auth: Auth = get_auth(account, session=self.session, cache=token_cache)
+        self._auth: Auth = auth or get_auth(account, session=self.session, cache=token_cache)
         self.root = self._auth.root_for(region)
 
     def fork(self) -> "ImagesClient":
@@ -190,7 +194,7 @@ class ImagesClient:
         Session is not thread-safe). Close it when done: `with client.fork() as other: ...`."""
         return ImagesClient(
             self.account, self.region, session=http.session_factory(), policy=self.policy,
-            token_cache=self.token_cache,
+            token_cache=self.token_cache, auth=self._auth,
         )  # fmt: skip
 
     @property
@@ -201,7 +205,7 @@ class ImagesClient:
     # Versions and images
 
     def versions(self) -> ApiVersions:
-        # `GET /versions` answers 200 and `GET /` 300; both carry the list (§1).
+        # `GET /versions` answers 200 and `GET /` 300; both carry the list (docs/glance.md §1).
         body = self._json(self._call("GET", self.root + "/versions"))
         found = [
             _version_number(v.get("id")) for v in _list(body, "versions") if isinstance(v, dict)
@@ -242,7 +246,7 @@ class ImagesClient:
         """Every image, following `next` until it is absent.
 
         Stop on a missing `next`, not on a short page: when the total is a multiple of the page
-        size the last page is empty (§3.2).
+        size the last page is empty (docs/glance.md §3.2).
         """
         page = self.list_images(**filters)
         yield from page.items
@@ -257,7 +261,7 @@ class ImagesClient:
         return self._image(self._call("GET", self._image_url(image_id)))
 
     def make_image_shared(self, image_id: str) -> ImageResult:
-        """Switch the image to `shared` so it can take members (v2.5+, §2.10)."""
+        """Switch the image to `shared` so it can take members (v2.5+, docs/glance.md §2.10)."""
         with _unanswered_is_unknown():
             response = self._call(
                 "PATCH",
@@ -413,7 +417,7 @@ class ImagesClient:
     def _call(self, method: str, url: str, **kwargs) -> requests.Response:
         response = self._send(method, url, **kwargs)
         if response.status_code == 401:
-            # The token expired or was revoked before its `expires` (images-api.md §4.2).
+            # The token expired or was revoked before its `expires` (docs/glance.md §4.2).
             self._auth = get_auth(
                 self.account, session=self.session, force=True, cache=self.token_cache
             )
@@ -447,7 +451,8 @@ class ImagesClient:
         if not isinstance(link, str) or not link:
             return Page(items, None, None)
         # `next` is root-relative (/v2/images?...): join by concatenation, because the root
-        # may carry a path of its own (§1); and the token never goes to a host a link names.
+        # may carry a path of its own (docs/glance.md §1); and the token never goes to a host
+        # a link names.
         marker = parse_qs(urlsplit(link).query).get("marker", [None])[-1]
         return Page(items, marker, self.root + link)
 

@@ -1,7 +1,7 @@
 """Tenant (member) IDs, checked before they reach the cloud.
 
 Glance takes any non-empty string as a member and never checks that the project exists, so a
-typo quietly shares with nobody (images-api.md §2.1, §7.7). The format is set per team.
+typo quietly shares with nobody (docs/glance.md §2.1, §7.7). The format is set per team.
 """
 
 import re

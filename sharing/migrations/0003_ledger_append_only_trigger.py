@@ -1,4 +1,4 @@
-"""On PostgreSQL the database itself keeps the ledger append-only (DESIGN.md §7).
+"""On PostgreSQL the database itself keeps the ledger append-only (docs/design.md, "The ledger").
 
 Allowed: INSERT; the UPDATE that gives an unresolved attempt its outcome; and, on a completed
 entry, only clearing `actor_id` when the user is deleted (the name snapshot stays). Refused:

@@ -22,6 +22,7 @@ from .errors import ApplicationError, ImageIsPrivate
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
 from .shares import ShareOutcome, image_make_shared, image_share, share_is_direct, share_revoke
+from .tokens import api_token_check, api_token_create, api_token_revoke
 from .upkeep import (
     SETTLE_AFTER,
     attempts_settle,
@@ -44,6 +45,9 @@ __all__ = [
     "access_request_create",
     "access_request_reject",
     "access_requests_expire",
+    "api_token_check",
+    "api_token_create",
+    "api_token_revoke",
     "attempts_settle",
     "channel",
     "image_make_shared",

@@ -3,7 +3,7 @@
 import secrets
 from datetime import datetime, timedelta
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
@@ -26,7 +26,7 @@ def access_request_create(
     tenant: str,
     justification: str,
     share_until: datetime | None = None,
-    requested_by: AbstractBaseUser | None = None,
+    requested_by: User | None = None,
     requester_name: str = "",
     requester_email: str = "",
     via_link: bool = False,
@@ -59,7 +59,7 @@ def _access_request_new(
     tenant: str,
     justification: str,
     share_until: datetime | None,
-    requested_by: AbstractBaseUser | None,
+    requested_by: User | None,
     requester_name: str = "",
     requester_email: str = "",
     via_link: bool = False,
@@ -95,7 +95,7 @@ def _access_request_new(
 
 
 def ledger_decision(
-    access_request: AccessRequest, actor: AbstractBaseUser | None, action: str, note: str
+    access_request: AccessRequest, actor: User | None, action: str, note: str
 ) -> LedgerEntry:
     """Decisions happen in the dashboard, not upstream: recorded with their outcome at once."""
     outsider = actor is None and access_request.via_link and action == Action.REQUEST
@@ -117,7 +117,7 @@ def ledger_decision(
 def image_share_requests(
     *,
     team: Team,
-    actor: AbstractBaseUser,
+    actor: User,
     region: str,
     image_id: str,
     tenants: list[str],
@@ -157,18 +157,18 @@ def _already_decided(access_request: AccessRequest) -> ApplicationError:
     return ApplicationError(f"Request #{access_request.pk} is already {status}; nothing changed.")
 
 
-def access_request_can_decide(access_request: AccessRequest, actor: AbstractBaseUser) -> bool:
+def access_request_can_decide(access_request: AccessRequest, actor: User) -> bool:
     """Whether `actor` may decide it, the role aside: nobody decides their own request."""
     return access_request.requested_by_id != actor.pk
 
 
-def _refuse_own(access_request: AccessRequest, actor: AbstractBaseUser) -> None:
+def _refuse_own(access_request: AccessRequest, actor: User) -> None:
     if not access_request_can_decide(access_request, actor):
         raise ApplicationError("Nobody decides their own request: another admin must.")
 
 
 def _claim(
-    access_request: AccessRequest, actor: AbstractBaseUser, status: str, note: str, *, from_: list
+    access_request: AccessRequest, actor: User, status: str, note: str, *, from_: list
 ) -> AccessRequest:
     """Move the request to `status` if it still is in one of `from_`: exactly one caller wins.
 
@@ -188,7 +188,7 @@ def _claim(
 def access_request_approve(
     *,
     access_request: AccessRequest,
-    actor: AbstractBaseUser,
+    actor: User,
     note: str = "",
     make_shared: bool = False,
 ) -> AccessRequest:
@@ -236,7 +236,7 @@ def access_request_approve(
 
 
 def access_request_reject(
-    *, access_request: AccessRequest, actor: AbstractBaseUser, note: str
+    *, access_request: AccessRequest, actor: User, note: str
 ) -> AccessRequest:
     _claim(access_request, actor, RequestStatus.REJECTED, note, from_=[RequestStatus.PENDING])
     ledger_decision(access_request, actor, Action.REJECT_REQUEST, note)
@@ -244,7 +244,7 @@ def access_request_reject(
     return access_request
 
 
-def access_request_cancel(*, access_request: AccessRequest, actor: AbstractBaseUser) -> None:
+def access_request_cancel(*, access_request: AccessRequest, actor: User) -> None:
     if access_request.requested_by_id != actor.pk:
         raise ApplicationError("Only the person who asked can cancel a request.")
     cancelled = AccessRequest.objects.filter(

@@ -1,6 +1,6 @@
 """Incoming shares: our answer to images other accounts shared with the team."""
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 
 from sharing.cloud import Image, MemberResult
 from sharing.clouds import client_for
@@ -12,7 +12,7 @@ INCOMING_ACTIONS = {"accepted": Action.ACCEPT, "rejected": Action.REJECT, "pendi
 
 
 def incoming_set_status(
-    *, team: Team, actor: AbstractBaseUser, region: str, image_id: str, status: str
+    *, team: Team, actor: User, region: str, image_id: str, status: str
 ) -> tuple[Image, MemberResult]:
     """Accept, reject or reset to pending our membership of another account's image."""
     client = client_for(team, region)

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -36,14 +36,14 @@ def channel(value: str) -> Iterator[None]:
         _channel.reset(token)
 
 
-def actor_name(actor: AbstractBaseUser | None) -> str:
+def actor_name(actor: User | None) -> str:
     return actor.get_username() if actor is not None else SYSTEM_ACTOR
 
 
 def _entry(
     *,
     team: Team,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     action: str,
     region: str = "",
     image_id: str = "",

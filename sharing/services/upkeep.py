@@ -383,10 +383,23 @@ def shares_sync(*, team: Team, images: Iterable[tuple[str, str]] = ()) -> Counte
     )
     targets |= set(images)
     clients: dict[str, ImagesClient] = {}
-    for region, image_id in sorted(targets):
-        if region not in clients:
-            clients[region] = client_for(team, region)
+    # Images shared only outside the dashboard have members too: the counts on the images
+    # list are these records, so every image of ours that can have members is looked at.
+    for region in team.regions or [team.default_region]:
+        if not region:
+            continue
         try:
+            clients[region] = client_for(team, region)
+            for image in clients[region].iter_images(
+                owner=team.tenant_id, visibility="shared", limit=SYNC_LIST_PAGE
+            ):
+                targets.add((region, image.id))
+        except CloudError:
+            counts["unreachable"] += 1
+    for region, image_id in sorted(targets):
+        try:
+            if region not in clients:
+                clients[region] = client_for(team, region)
             upstream = {m.member_id: m for m in clients[region].list_members(image_id)}
         except NotFound:
             upstream = {}  # the image is gone: so are its members
@@ -399,9 +412,12 @@ def shares_sync(*, team: Team, images: Iterable[tuple[str, str]] = ()) -> Counte
         for tenant in upstream.keys() - ours.keys():
             counts[_sync_found(team, region, image_id, upstream[tenant])] += 1
     counts.pop("unchanged", None)
+    if not counts["unreachable"]:
+        Team.objects.filter(pk=team.pk).update(last_synced_at=timezone.now())
     return counts
 
 
+SYNC_LIST_PAGE = 200
 # Entries settled within this window are looked at again by the sync.
 SYNC_WINDOW = timedelta(days=1)
 

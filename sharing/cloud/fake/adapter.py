@@ -31,7 +31,7 @@ class FakeCloudAdapter(BaseAdapter):
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
-        timeout: float | tuple[float, float] | None = None,
+        timeout: float | tuple[float, float] | tuple[float, None] | None = None,
         verify: bool | str = True,
         cert: Any = None,
         proxies: Mapping[str, str] | None = None,
@@ -69,7 +69,7 @@ class FakeCloudAdapter(BaseAdapter):
         response.encoding = get_encoding_from_headers(response.headers)
         response.raw = HTTPResponse(
             body=io.BytesIO(body),
-            headers=headers,
+            headers=dict(headers),
             status=code,
             reason=reason,
             preload_content=False,
@@ -77,7 +77,7 @@ class FakeCloudAdapter(BaseAdapter):
         )
         response.url = request.url or ""
         response.request = request
-        response.connection = self
+        response.connection = self  # type: ignore[assignment]  # not an HTTPAdapter: no pool
         return response
 
 

@@ -20,11 +20,18 @@ from urllib.parse import urlsplit
 from . import faults, glance, identity
 from .faults import FakeTimeout
 from .state import CloudState, version_tuple
-from .web import HttpError, Request, Response, glance_error, json_response
+from .web import (
+    HttpError,
+    Request,
+    Response,
+    glance_error,
+    json_response,
+    method_not_allowed,
+)
 
 StartResponse = Callable[..., Any]
 
-# WebOb's explanation for a 401 (glance-observed row 2).
+# WebOb's explanation for a 401 (docs/glance-observed.md row 2).
 UNAUTHORIZED = (
     "This server could not verify that you are authorized to access the document you "
     "requested. Either you supplied the wrong credentials (e.g., bad password), or your "
@@ -130,11 +137,7 @@ class FakeCloudApp:
         if name is None:
             if route.needs_token:
                 self._caller(request)  # keystonemiddleware answers 401 before the router
-            raise glance_error(
-                405,
-                f"The method {request.method} is not allowed for this resource.",
-                [("Allow", ", ".join(route.methods))],
-            )
+            raise method_not_allowed(request.method, route.methods)
         fired = self.state.record_call(name)
         _sleep(faults.latency(fired, after=False))  # outside the lock: requests overlap
         late = faults.late_seconds(fired)
@@ -242,7 +245,7 @@ class FakeCloudApp:
         return glance.Caller(token.tenant_id, frozenset(token.roles))
 
     def _versions(self, region: str, *, multiple_choices: bool) -> Response:
-        """`GET /versions` is 200 and `GET /` 300, with the same document (images-api §1)."""
+        """`GET /versions` is 200 and `GET /` 300, with the same document (docs/glance.md §1)."""
         current = version_tuple(self.state.api_version)[1]
         href = f"{self.base_url}/{region}/images/v2/"
         versions = [

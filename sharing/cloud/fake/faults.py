@@ -61,7 +61,7 @@ def _failure(fault: Fault) -> Exception:
 
 
 def _rate_limited(fault: Fault) -> HttpError:
-    """Rackspace's Repose proxy answers 413 `overLimit`; newer APIs use 429 (images-api §4.4)."""
+    """Rackspace's Repose proxy answers 413 `overLimit`; newer APIs 429 (docs/glance.md §4.4)."""
     status = fault.status or 413
     headers = [("Retry-After", fault.retry_after)] if fault.retry_after else []
     if status != 413:

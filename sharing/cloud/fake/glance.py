@@ -1,8 +1,8 @@
 """Glance Images API v2: images and members, with the codes and texts real Glance 33 sends.
 
-Row numbers in comments refer to ../shared/reference/glance-observed.md; sections (§) to
-images-api.md. The checks run in Glance's order: request body, image lookup (404), the
-image's visibility, then policy (403), because clients see whichever fails first.
+Row numbers in comments refer to docs/glance-observed.md, sections (§) to docs/glance.md.
+The checks run in Glance's order: request body, image lookup (404), the image's visibility,
+then policy (403), because clients see whichever fails first.
 """
 
 import hashlib
@@ -17,17 +17,17 @@ from urllib.parse import urlencode
 
 from .state import CloudState, Image, Member, isotime, utcnow
 from .web import (
-    GlanceError,
     HttpError,
     Request,
     Response,
     glance_error,
     json_response,
     parse_json,
+    unsupported_media_type,
 )
 
 DEFAULT_LIMIT = 25  # Glance's limit_param_default
-MAX_LIMIT = 1000  # api_limit_max: larger limits are cut down silently (§3.1)
+MAX_LIMIT = 1000  # api_limit_max: larger limits are cut down silently (docs/glance.md §3.1)
 PATCH_MEDIA_TYPE = "application/openstack-images-v2.1-json-patch"
 MEMBER_STATUSES = ("pending", "accepted", "rejected")
 SORT_KEYS = (
@@ -217,7 +217,7 @@ def list_images(call: Call) -> Response:
         "schema": "/v2/schemas/images",
     }
     # A full page always has a `next`, so a total that is a multiple of the limit ends with
-    # an empty page (§3.2).
+    # an empty page (docs/glance.md §3.2).
     if page and len(page) == limit:
         body["next"] = _link({**link_params, "marker": page[-1].id})
     return json_response(200, body)
@@ -248,7 +248,7 @@ def create_image(call: Call) -> Response:
             "Access was denied to this resource.",
             detail=f"You are not permitted to create images owned by '{owner}'",
         )
-    # Default `shared` since v2.5, so new images take members at once (§2.10).
+    # Default `shared` since v2.5, so new images take members at once (docs/glance.md §2.10).
     visibility = body.pop("visibility", "private" if call.pre_ocata else "shared")
     _check_visibility(call, visibility)
     image_id = _new_image_id(call.state, body.pop("id", None))
@@ -281,10 +281,11 @@ def create_image(call: Call) -> Response:
 def patch_image(call: Call) -> Response:
     request = call.request
     if request.media_type != PATCH_MEDIA_TYPE:
-        raise glance_error(
-            415,
-            f"The request media type {request.media_type} is not supported by this server.",
-            [("Accept-Patch", PATCH_MEDIA_TYPE)],
+        accepted = f"application/openstack-images-v2.0-json-patch, {PATCH_MEDIA_TYPE}"
+        raise unsupported_media_type(
+            request.media_type or None,
+            f"Image PATCH expects Content-Type one of: {accepted}",
+            [("Accept-Patch", accepted)],
         )
     changes = _patch_operations(_json_body(request))
     image = _visible_image_or_404(call)
@@ -316,12 +317,7 @@ def upload_image_data(call: Call) -> Response:
     """`PUT /v2/images/{id}/file`: a queued image takes its data once and becomes active."""
     media_type = call.request.media_type or None
     if media_type != "application/octet-stream":
-        raise GlanceError(
-            415,
-            "",
-            text=f"The request media type {media_type} is not supported by this server.\n"
-            f"<br /><br />\nInvalid content type {media_type}",
-        )
+        raise unsupported_media_type(media_type, f"Invalid content type {media_type}")
     image = _visible_image_or_404(call)
     if not call.caller.manages(image):
         raise not_authorized("upload_image")
@@ -329,22 +325,64 @@ def upload_image_data(call: Call) -> Response:
         raise glance_error(
             409, f"Image status transition from {image.status} to saving is not allowed"
         )
+    if call.state.image_data(image.id) is not None:
+        # A queued image that kept the data of a refused upload (below): Glance 33 fails.
+        raise glance_error(500, SERVER_ERROR)
+    if image.disk_format is None or image.container_format is None:
+        raise glance_error(
+            400, "Properties disk_format, container_format must be set prior to saving data."
+        )
     data = call.request.body
-    size = len(data)
-    image = replace(
+    stored = replace(
         image,
-        status="active",
-        size=size,
-        # Glance computes the virtual size of formats it can read; raw is the data itself.
-        virtual_size=size if image.disk_format == "raw" else None,
         checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
         os_hash_value=hashlib.sha512(data).hexdigest(),
         stores="fs",
-        updated_at=isotime(utcnow()),
     )
     call.state.save_image_data(image.id, data)
-    call.state.save_image(image)
+    detected = detect_disk_format(data)
+    if image.disk_format in INSPECTED_FORMATS and detected != image.disk_format:
+        # Glance 33 inspects the data after storing it: the image stays queued, yet keeps the
+        # data, its hashes and store (conformance run). Answered, not raised, so that this
+        # request's changes are kept.
+        call.state.save_image(stored)
+        error = unsupported_media_type(
+            "application/octet-stream",
+            f"Image disk_format {image.disk_format} does not match stream data {detected}",
+        )
+        return error.response(call.request.headers.get("accept"))
+    size = len(data)
+    call.state.save_image(
+        replace(
+            stored,
+            status="active",
+            size=size,
+            # Glance computes the virtual size of formats it reads; raw is the data itself.
+            virtual_size=size if image.disk_format == "raw" else None,
+            updated_at=isotime(utcnow()),
+        )
+    )
     return _empty_204()
+
+
+# Disk formats Glance 33 checks uploaded data against, and how each starts (its magic bytes).
+INSPECTED_FORMATS = ("qcow2", "vhd", "vhdx", "vmdk", "vdi", "iso")
+_MAGIC: tuple[tuple[str, int, bytes], ...] = (
+    ("qcow2", 0, b"QFI\xfb"),
+    ("vhdx", 0, b"vhdxfile"),
+    ("vhd", 0, b"conectix"),
+    ("vmdk", 0, b"KDMV"),
+    ("vdi", 0x40, b"\x7f\x10\xda\xbe"),
+    ("iso", 0x8001, b"CD001"),
+)
+
+
+def detect_disk_format(data: bytes) -> str:
+    """The format the data is in, by its magic bytes; `raw` when none matches."""
+    for name, offset, magic in _MAGIC:
+        if data[offset : offset + len(magic)] == magic:
+            return name
+    return "raw"
 
 
 def download_image_data(call: Call) -> Response:
@@ -405,7 +443,7 @@ def create_member(call: Call) -> Response:
 
 
 def get_member(call: Call) -> Response:
-    # Every refusal is a 404 here, so that nothing leaks (§2.7, row 92).
+    # Every refusal is a 404 here, so that nothing leaks (docs/glance.md §2.7, row 92).
     image = _member_image(call, "Only shared images have members.", forbidden_status=404)
     return json_response(200, _member_or_404(call, image).to_json())
 
@@ -434,7 +472,7 @@ def delete_member(call: Call) -> Response:
     return _empty_204()
 
 
-# Visibility rules (§2.10, §3.4)
+# Visibility rules (docs/glance.md §2.10, §3.4)
 
 
 def _visible(call: Call, image: Image, membership: str | None) -> bool:
@@ -476,7 +514,9 @@ def _listed(
     if visibility == "all":
         return True
     if call.pre_ocata and visibility == "shared":
-        return shared_with_me and not mine  # Icehouse: only images shared with me (§3.4)
+        return (
+            shared_with_me and not mine
+        )  # Icehouse: only images shared with me (docs/glance.md §3.4)
     # Current Glance filters the union above, so `shared` also lists my own shared images.
     return image.visibility == visibility
 
@@ -767,8 +807,8 @@ def _sortable(value: Any) -> tuple[int, Any]:
 
 
 def _marker(call: Call, marker_id: str) -> Image:
-    """The marker image: an unknown marker is a 400 (not a 404, §3.1); one the caller may not
-    see is a 403, as real Glance 33 answers (conformance run)."""
+    """The marker image: an unknown marker is a 400 (not a 404, docs/glance.md §3.1); one the
+    caller may not see is a 403, as real Glance 33 answers (conformance run)."""
     marker = call.state.image(marker_id)
     if marker is None or marker.region != call.region:
         raise glance_error(400, f"No image found with ID {marker_id}")

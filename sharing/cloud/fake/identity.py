@@ -1,4 +1,4 @@
-"""Identity: Rackspace Cloud Identity v2.0 and Keystone v3 token requests (images-api §4, §5)."""
+"""Identity: Rackspace Cloud Identity v2.0 and Keystone v3 (docs/glance.md §4, §5)."""
 
 import hmac
 import json
@@ -162,7 +162,7 @@ def keystone_tokens(call: IdentityCall) -> Response:
             "name": credential["id"],
             "restricted": True,
         }
-    # The token travels in a header; the body only describes it (§5).
+    # The token travels in a header; the body only describes it (docs/glance.md §5).
     return json_response(201, body, [("X-Subject-Token", token.token)])
 
 
@@ -300,7 +300,7 @@ _V3_MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.ide
 _V2_MEDIA = [{"base": "application/json", "type": "application/vnd.openstack.identity-v2.0+json"}]
 
 
-def _v3_version(base_url: str) -> dict[str, Any]:
+def v3_version(base_url: str) -> dict[str, Any]:
     """Keystone's own v3 entry (keystone/api/discovery.py), at its current minor version."""
     return {
         "id": "v3.14",
@@ -311,7 +311,7 @@ def _v3_version(base_url: str) -> dict[str, Any]:
     }
 
 
-def _v2_version(base_url: str) -> dict[str, Any]:
+def v2_version(base_url: str) -> dict[str, Any]:
     """The v2.0 entry as Keystone listed it while it served v2.0 (Rackspace still does)."""
     return {
         "id": "v2.0",
@@ -327,17 +327,17 @@ def _v2_version(base_url: str) -> dict[str, Any]:
 
 def versions(call: IdentityCall) -> Response:
     """`GET /identity`: 300 Multiple Choices, v3 first, with a Location to it."""
-    values = [_v3_version(call.base_url), _v2_version(call.base_url)]
+    values = [v3_version(call.base_url), v2_version(call.base_url)]
     location = [("Location", f"{call.base_url}/identity/v3/")]
     return json_response(300, {"versions": {"values": values}}, location)
 
 
 def version_v3(call: IdentityCall) -> Response:
-    return json_response(200, {"version": _v3_version(call.base_url)})
+    return json_response(200, {"version": v3_version(call.base_url)})
 
 
 def version_v2(call: IdentityCall) -> Response:
-    return json_response(200, {"version": _v2_version(call.base_url)})
+    return json_response(200, {"version": v2_version(call.base_url)})
 
 
 # Keystone v3 projects, with Keystone's default policies for a project-scoped token:

@@ -259,7 +259,7 @@ class Member:
         """The member as Glance shows it; `member_id` overrides the stored string.
 
         Glance's POST echoes the member exactly as the client sent it, e.g. the number 12345,
-        while GET reads back the stored string "12345" (glance-observed rows 66-69).
+        while GET reads back the stored string "12345" (docs/glance-observed.md rows 66-69).
         """
         return {
             "member_id": self.member_id if member_id is None else member_id,
@@ -309,7 +309,7 @@ class CloudState:
     def __init__(self, path: str = ":memory:") -> None:
         self.lock = threading.RLock()
         self._depth = 0
-        self._late: list[tuple[threading.Timer, Callable[[], None]]] = []
+        self._late: list[tuple[threading.Timer, Callable[[], object]]] = []
         self._late_lock = threading.Lock()
         self._db = sqlite3.connect(
             path, check_same_thread=False, isolation_level=None, timeout=10.0
@@ -654,7 +654,8 @@ class CloudState:
         return _member(row) if row else None
 
     def members(self, image_id: str) -> list[Member]:
-        """In the order they were first added, as Glance lists them (glance-observed row 72)."""
+        """In the order they were first added, as Glance lists them
+        (docs/glance-observed.md row 72)."""
         with self.transaction() as db:
             rows = db.execute(
                 "SELECT * FROM members WHERE image_id = ? AND deleted = 0 "
@@ -812,9 +813,9 @@ class CloudState:
 
     # Late changes: requests a `late` fault held back after the client gave up.
 
-    def defer(self, change: Callable[[], None], seconds: float) -> None:
+    def defer(self, change: Callable[[], object], seconds: float) -> None:
         """Make `change` in `seconds` on a background timer, unless `apply_late()` comes first."""
-        entry: tuple[threading.Timer, Callable[[], None]]
+        entry: tuple[threading.Timer, Callable[[], object]]
 
         def run() -> None:
             with self._late_lock:

@@ -181,6 +181,23 @@ def glance_error(
     return GlanceError(status, message, detail, headers)
 
 
+def unsupported_media_type(
+    media_type: str | None, detail: str, headers: Iterable[tuple[str, str]] = ()
+) -> GlanceError:
+    """WebOb's 415, whose own template puts the media type first and Glance's text after."""
+    text = (
+        f"The request media type {media_type} is not supported by this server.\n"
+        f"<br /><br />\n{detail}"
+    )
+    return GlanceError(415, "", headers=headers, text=text)
+
+
+def method_not_allowed(method: str, allowed: Iterable[str]) -> GlanceError:
+    """WebOb's 405, with its own template (and an Allow header, as Glance's router sends)."""
+    text = f"The method {method} is not allowed for this resource. <br /><br />\n"
+    return GlanceError(405, "", headers=[("Allow", ", ".join(allowed))], text=text)
+
+
 def error_media_type(accept: str | None) -> str:
     """What WebOb 1.8 answers an error with, for this Accept header."""
     if accept is None or not accept.strip():
@@ -229,7 +246,7 @@ def _strip_tags(text: str) -> str:
 
 
 def parse_json(body: bytes) -> Any:
-    """The JSON body, or 400 with Glance's text (glance-observed row 49)."""
+    """The JSON body, or 400 with Glance's text (docs/glance-observed.md row 49)."""
     try:
         return json.loads(body)
     except ValueError:

@@ -64,7 +64,7 @@ class Command(BaseCommand):
     def _store(self, options, account: CloudAccount, auth, region: str) -> Team:
         slug = slugify(options["team"])
         team = Team.objects.filter(slug=slug).first() or Team(
-            slug=slug, name=options["name"] or options["team"]
+            slug=slug, name=options["name"] or display_name(options["team"])
         )
         team.auth_kind = account.auth_kind
         team.identity_url = account.identity_url
@@ -91,3 +91,9 @@ def _tenant_format_like(tenant_id: str) -> str:
             continue
         return fmt
     return TenantFormat.FREE
+
+
+def display_name(typed: str) -> str:
+    """A name for a new team from what was typed as its slug: "acme-corp" → "Acme Corp"."""
+    words = typed.replace("-", " ").replace("_", " ").split()
+    return " ".join(word if not word.islower() else word.capitalize() for word in words) or typed

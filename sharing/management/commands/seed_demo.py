@@ -2,51 +2,78 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
+from sharing import services
 from sharing.cloud.fake import seed_demo_cloud
+from sharing.cloud.fake.seed import ACME, GLOBEX, seed_image_id
 from sharing.clouds import demo_cloud
 from sharing.models import AuthKind, Membership, Partner, Role, Team, TenantFormat
 
-DEMO_USERS = [("alice", Role.ADMIN), ("bob", Role.MEMBER), ("carol", Role.VIEWER)]
-DEMO_PARTNERS = [
-    ("100002", "Globex", "Hosting partner; shares its CRM appliance with us."),
-    ("100003", "Initech", "Customer since 2024."),
-]
+# (slug, name, tenant, cloud user, [(username, role)], [(partner tenant, name, notes)])
+DEMO_TEAMS = [
+    (
+        "acme", "Acme", "100001", "acme-admin",
+        [("alice", Role.ADMIN), ("bob", Role.MEMBER), ("carol", Role.VIEWER)],
+        [
+            ("100002", "Globex", "Hosting partner; shares its CRM appliance with us."),
+            ("100003", "Initech", "Customer since 2024."),
+        ],
+    ),
+    # The consumer side: Globex receives Acme's images and shares its own with Acme.
+    (
+        "globex", "Globex", "100002", "globex-admin",
+        [("gina", Role.ADMIN)],
+        [("100001", "Acme", "Image supplier; we share our analytics appliance with them.")],
+    ),
+]  # fmt: skip
+DEMO_USERS = [user for team in DEMO_TEAMS for user in team[4]]
 
 
 class Command(BaseCommand):
-    help = "Fill the built-in cloud and create team acme with alice, bob and carol (DEMO only)."
+    help = (
+        "Fill the built-in cloud and create teams acme (alice, bob, carol) and globex (gina), "
+        "DEMO only."
+    )
 
     def handle(self, *args, **options):
         if not settings.DEMO:
             raise CommandError("seed_demo only runs with DEMO=1: it creates known passwords.")
-        seed_demo_cloud(demo_cloud().state)
-        team = self._team()
-        for username, role in DEMO_USERS:
-            user, _ = User.objects.get_or_create(
-                username=username, defaults={"email": f"{username}@acme.example"}
-            )
-            user.set_password(settings.DEMO_PASSWORD)
-            user.save()
-            Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
-        for tenant, name, notes in DEMO_PARTNERS:
-            Partner.objects.get_or_create(
-                team=team, tenant=tenant, defaults={"name": name, "notes": notes}
-            )
+        state = demo_cloud().state
+        seed_demo_cloud(state)
+        # One share waiting for Globex's answer, so gina can accept or reject it.
+        waiting = seed_image_id("IAD", ACME, "Debian 12 app server")
+        if state.member_status(waiting, GLOBEX) is None:
+            state.add_member(waiting, GLOBEX, "pending")
+        for slug, name, tenant_id, cloud_user, users, partners in DEMO_TEAMS:
+            team = self._team(slug, name, tenant_id, cloud_user)
+            for username, role in users:
+                user, _ = User.objects.get_or_create(
+                    username=username, defaults={"email": f"{username}@{slug}.example"}
+                )
+                user.set_password(settings.DEMO_PASSWORD)
+                user.save()
+                Membership.objects.update_or_create(user=user, team=team, defaults={"role": role})
+            for tenant, partner, notes in partners:
+                Partner.objects.get_or_create(
+                    team=team, tenant=tenant, defaults={"name": partner, "notes": notes}
+                )
+            # Record the members shared before the dashboard, so every count is true at once.
+            services.team_reconcile(team=team)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo ready: team acme; users alice (admin), bob (member), carol (viewer)."
+                "Demo ready: team acme with alice (admin), bob (member), carol (viewer); "
+                "team globex with gina (admin)."
             )
         )
 
-    def _team(self) -> Team:
+    def _team(self, slug: str, name: str, tenant_id: str, cloud_user: str) -> Team:
         team, created = Team.objects.get_or_create(
-            slug="acme",
+            slug=slug,
             defaults={
-                "name": "Acme",
+                "name": name,
                 "auth_kind": AuthKind.RACKSPACE_APIKEY,
                 "identity_url": f"{settings.FAKE_CLOUD_URL}/identity",
-                "username": "acme-admin",
-                "tenant_id": "100001",
+                "username": cloud_user,
+                "tenant_id": tenant_id,
                 "regions": ["IAD", "DFW", "ORD"],
                 "default_region": "IAD",
                 "tenant_format": TenantFormat.RACKSPACE,

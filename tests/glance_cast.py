@@ -1,15 +1,15 @@
-"""Test support: a built-in cloud with the cast of glance-observed.md, reached over HTTP.
+"""Test support: a built-in cloud with the cast of docs/glance-observed.md, reached over HTTP.
 
 Tenants A, B and C have a user each with roles member and reader; `admin` has the admin role
 in its own project. The variants `a-reader`, `b-reader` (reader only) and `b-noroles` (no roles)
-reproduce the role rows of glance-observed.md.
+reproduce the role rows of docs/glance-observed.md.
 """
 
 from typing import Any
 
 import requests
 
-from . import CloudState, FakeCloudApp, make_session
+from sharing.cloud.fake import CloudState, FakeCloudApp, make_session
 
 BASE_URL = "http://fake-cloud.test"
 PASSWORD = "correct horse"
