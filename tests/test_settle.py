@@ -357,6 +357,28 @@ def test_an_unknown_share_overtaken_by_a_later_action_before_its_answer_stays_un
     )
 
 
+def test_a_crashed_revoke_while_another_revoke_waited_for_its_answer_stays_unknown(
+    client, shared, team, cloud
+):
+    # Two people at once: erin's revoke began first and was answered after this one crashed;
+    # the member being gone may be erin's doing alone.
+    now = timezone.now()
+    running = LedgerEntry.objects.create(
+        team=team, actor_name="erin", action=Action.REVOKE, region="IAD", image_id=shared,
+        tenant=GLOBEX, created_at=now - timedelta(seconds=1), outcome=Outcome.SUCCEEDED,
+        http_status=204, completed_at=now + timedelta(seconds=1),
+    )  # fmt: skip
+    crashed = crashed_attempt(team, Action.REVOKE, shared)
+    cloud.delete_member(cloud.member(shared, GLOBEX))
+    sync()
+    crashed.refresh_from_db()
+    assert crashed.outcome == Outcome.UNKNOWN
+    assert crashed.settlement == (
+        f"The cloud cannot tell: entry #{running.pk} was still waiting for its answer when "
+        "this attempt began, and may have made that change."
+    )
+
+
 def test_settling_leaves_the_message_the_user_was_given(client, alice, cloud, image_id):
     cloud.add_fault("late", route="member_create", seconds=60, times=1)
     client.force_login(alice)

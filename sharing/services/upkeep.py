@@ -176,6 +176,15 @@ def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
             f"The cloud cannot tell: entry #{later.pk} changed this member again before its "
             "state was known.",
         )
+    # A share succeeds if the member is there once it is done, whoever added it; otherwise an
+    # earlier action still running when this one began may have made the change seen after.
+    running = _running_when_began(entry) if not (sharing and after) else None
+    if running is not None and (running.action == Action.SHARE) == after:
+        return _Verdict(
+            Outcome.UNKNOWN,
+            f"The cloud cannot tell: entry #{running.pk} was still waiting for its answer "
+            "when this attempt began, and may have made that change.",
+        )
     who = entry.tenant
     if sharing:
         # A share succeeded if the member was there once it was done, added by it or already
@@ -269,6 +278,17 @@ def _next_member_entry(entry: LedgerEntry) -> LedgerEntry | None:
             Q(created_at__gt=entry.created_at) | Q(created_at=entry.created_at, pk__gt=entry.pk)
         )
         .order_by("created_at", "id")
+        .first()
+    )
+
+
+def _running_when_began(entry: LedgerEntry) -> LedgerEntry | None:
+    """An earlier action on the same member that was answered only after this one began (two
+    people at once): its change may have come after this attempt's."""
+    return (
+        _member_entries(entry)
+        .filter(created_at__lt=entry.created_at, completed_at__gt=entry.created_at)
+        .order_by("-created_at", "-id")
         .first()
     )
 
