@@ -288,6 +288,7 @@ def _running_when_began(entry: LedgerEntry) -> LedgerEntry | None:
     return (
         _member_entries(entry)
         .filter(created_at__lt=entry.created_at, completed_at__gt=entry.created_at)
+        .exclude(outcome=Outcome.FAILED)  # it changed nothing
         .order_by("-created_at", "-id")
         .first()
     )
