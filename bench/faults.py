@@ -641,7 +641,12 @@ class Report:
         times = same.values_list("created_at", flat=True)
         later = times.filter(created_at__gt=entry.created_at).order_by("created_at").first()
         earlier = times.filter(created_at__lt=entry.created_at).order_by("-created_at").first()
-        start, bound = earlier or entry.created_at, later or entry.settled_at
+        # The evidence reaches to the entry the settlement names (past unanswered ones), or now.
+        named = [int(pk) for pk in re.findall(r"entry #(\d+)", entry.settlement)]
+        bounds = list(type(entry).objects.filter(pk__in=named).values_list("created_at", flat=True))
+        if "now" in entry.settlement or not (bounds or later):
+            bounds.append(entry.settled_at)
+        start, bound = earlier or entry.created_at, max([*bounds, later or entry.created_at])
         return any(
             start <= datetime.fromisoformat(c.at) <= bound
             for tag, calls in self.calls.items()
