@@ -51,6 +51,12 @@ test: $(VENV)/.installed-dev
 conformance: $(VENV)/.installed-dev
 	$(BIN)/python conformance/run.py
 
+# The fault campaign (bench/faults.py): shares and revokes from two processes on PostgreSQL
+# against the built-in cloud with a third of member calls faulted; CI runs 200 operations.
+.PHONY: faults
+faults: $(VENV)/.installed-dev
+	$(BIN)/python bench/faults.py $(FAULTS_ARGS)
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .

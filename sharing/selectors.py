@@ -237,14 +237,23 @@ def image_members(
             team=team, region=region, image_id=image.id, revoked_at=None
         ).select_related("shared_by")
     }
-    rows = [
-        MemberRow(m.member_id, m.status, m.updated_at or m.created_at, shares.get(m.member_id))
-        for m in members
-    ]
-    listed = {row.tenant for row in rows}
     waiting = LedgerEntry.objects.filter(
         team=team, region=region, image_id=image.id, action=Action.SHARE
     ).open()
+    # A member the cloud lists while our share of it is unconfirmed is ours until settled,
+    # not one added outside the dashboard.
+    unsure = set(waiting.values_list("tenant", flat=True))
+    rows = [
+        MemberRow(
+            m.member_id,
+            m.status,
+            m.updated_at or m.created_at,
+            shares.get(m.member_id),
+            unconfirmed=m.member_id not in shares and m.member_id in unsure,
+        )  # fmt: skip
+        for m in members
+    ]
+    listed = {row.tenant for row in rows}
     for entry in waiting.exclude(tenant__in=listed).order_by("created_at"):
         if entry.tenant not in listed:
             listed.add(entry.tenant)

@@ -375,6 +375,30 @@ def test_a_revoke_whose_first_try_was_applied_meets_404_and_succeeds(state, acme
     assert state.calls("member_delete") == 2
 
 
+@pytest.mark.parametrize("status", [413, 429])
+def test_a_revoke_applied_then_rate_limited_until_the_retries_ran_out_succeeds(
+    state, acme, image_id, status
+):
+    acme.create_member(image_id, GLOBEX)
+    state.add_fault("reset", route="member_delete", after=True, times=1)
+    state.add_fault("rate_limit", route="member_delete", status=status)
+
+    receipt = acme.delete_member(image_id, GLOBEX)
+
+    assert state.member(image_id, GLOBEX) is None
+    assert "gone" in receipt.note
+
+
+def test_a_revoke_rate_limited_every_time_fails_as_the_member_is_still_there(state, acme, image_id):
+    acme.create_member(image_id, GLOBEX)
+    state.add_fault("rate_limit", route="member_delete", status=429)
+
+    with pytest.raises(RateLimited):
+        acme.delete_member(image_id, GLOBEX)
+
+    assert state.member(image_id, GLOBEX) is not None
+
+
 def test_a_revoke_of_a_tenant_that_never_was_a_member_is_not_found(state, acme, image_id):
     with pytest.raises(NotFound):
         acme.delete_member(image_id, GLOBEX)

@@ -359,3 +359,33 @@ def test_apply_late_over_a_real_socket(cloud, img):
             add_member(a, img, timeout=(2, 0.3))
         cloud.state.apply_late()
         assert a.get(f"/v2/images/{img}/members/{B}").json()["status"] == "pending"
+
+
+# The member-call log: what each request truly did, whatever the client saw
+
+
+def test_each_member_change_is_logged_with_its_answer_and_the_callers_request_id(cloud, a, img):
+    tag = {"X-OpenStack-Request-ID": "req-00000000-0000-0000-0000-000000000007"}
+    cloud.state.add_fault("error", route="member_create", status=503, after=True, times=1)
+    assert add_member(a, img, headers=tag).status_code == 503
+    assert add_member(a, img).status_code == 409
+    a.delete(f"/v2/images/{img}/members/{B}", headers=tag)
+    calls = [(c.route, c.member_id, c.status) for c in cloud.state.member_calls()]
+    assert calls == [
+        ("member_create", B, 200),  # applied, though the client saw a 503
+        ("member_create", B, 409),
+        ("member_delete", B, 204),
+    ]
+    assert [c.route for c in cloud.state.member_calls(tag["X-OpenStack-Request-ID"])] == [
+        "member_create",
+        "member_delete",
+    ]
+
+
+def test_a_late_change_is_logged_when_it_lands(cloud, a, img):
+    cloud.state.add_fault("late", route="member_create", seconds=60)
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        add_member(a, img)
+    assert cloud.state.member_calls() == []
+    cloud.state.apply_late()
+    assert [(c.route, c.status) for c in cloud.state.member_calls()] == [("member_create", 200)]

@@ -34,7 +34,9 @@ def test_a_share_that_reached_the_cloud_is_settled_as_succeeded(team, cloud):
     settle()
     entry.refresh_from_db()
     assert entry.outcome == Outcome.SUCCEEDED
-    assert f"{GLOBEX} was a member now" in entry.settlement
+    assert f"{GLOBEX} was not a member before it (created after it began); a member now" in (
+        entry.settlement
+    )
 
 
 def test_a_share_that_never_reached_the_cloud_is_settled_as_failed(team, cloud):

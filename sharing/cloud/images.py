@@ -325,8 +325,9 @@ class ImagesClient:
         the answers do not say it (docs/glance.md, "Outcomes"):
 
         - a 404 after an earlier try that may have been applied is success (ours removed it);
-        - no answer at all, or a 5xx after the retries: read the member; gone is success, still
-          there is a failure when the cloud answered, and unknown when a try may be in flight.
+        - no answer at all, or a 5xx after the retries, or any refusal after an earlier try
+          that may have been applied: read the member; gone is success, still there is a
+          failure when the cloud answered, and unknown when a try may be in flight.
         """
         attempts = http.Attempts()
         url = self._member_url(image_id, member_id)
@@ -339,6 +340,11 @@ class ImagesClient:
                 error.status, error.request_id, "An earlier try was applied: the member is gone."
             )
         except Unavailable as error:
+            return self._settle_delete(image_id, member_id, error, attempts)
+        except CloudError as error:
+            # A refusal (a 429 or 413 after the retries) tells nothing of an earlier try.
+            if not attempts.earlier_may_have_applied:
+                raise
             return self._settle_delete(image_id, member_id, error, attempts)
         return Receipt(response.status_code, request_id_of(response))
 
@@ -384,7 +390,7 @@ class ImagesClient:
         return MemberResult(member, True, cause.status, request_id)
 
     def _settle_delete(
-        self, image_id: str, member_id: str, cause: Unavailable, attempts: http.Attempts
+        self, image_id: str, member_id: str, cause: CloudError, attempts: http.Attempts
     ) -> Receipt:
         try:
             self.get_member(image_id, member_id)
@@ -527,7 +533,7 @@ def _version_number(value: object) -> tuple[int, int] | None:
 _GATEWAY_STATUSES = frozenset({502, 504})
 
 
-def _may_be_in_flight(cause: Unavailable) -> bool:
+def _may_be_in_flight(cause: CloudError) -> bool:
     """Whether the request may still reach, or be processed by, the cloud after we stopped
     waiting: no answer once it was sent, or a gateway's 502/504."""
     if isinstance(cause, NoResponse):

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sharing.cloud import CloudError, Image, ImagesClient, MemberResult, NotFound
@@ -165,9 +165,10 @@ def share_record(
 ) -> None:
     """Our record of the member, from the ledger entry of a share the cloud confirmed.
 
-    Two statements at most (an UPDATE of the active record, else an INSERT): a bulk share
-    records a hundred of these while its other calls are on the wire. The database enforces
-    the one-active-share constraint and the foreign keys.
+    Few statements (an UPDATE of the active record, else an INSERT in a savepoint): a bulk
+    share records a hundred of these while its other calls are on the wire. The database
+    enforces the one-active-share constraint and the foreign keys; when a concurrent share of
+    the same tenant inserted first, its record is updated instead.
     """
     changes: dict = {"status": status, "image_name": (image_name or "")[:NAME_LENGTH]}
     if expires_at is not None:
@@ -180,12 +181,18 @@ def share_record(
         team_id=entry.team_id, region=entry.region, image_id=entry.image_id,
         tenant=entry.tenant, revoked_at=None,
     )  # fmt: skip
-    if not active.update(updated_at=timezone.now(), **changes):
-        Share.objects.create(
-            team_id=entry.team_id, region=entry.region, image_id=entry.image_id,
-            tenant=entry.tenant, shared_by_id=entry.actor_id, shared_at=timezone.now(),
-            **changes,
-        )  # fmt: skip
+    if active.update(updated_at=timezone.now(), **changes):
+        return
+    try:
+        with transaction.atomic():
+            Share.objects.create(
+                team_id=entry.team_id, region=entry.region, image_id=entry.image_id,
+                tenant=entry.tenant, shared_by_id=entry.actor_id, shared_at=timezone.now(),
+                **changes,
+            )  # fmt: skip
+    except IntegrityError:
+        # Someone else shared the same tenant at the same moment and recorded it first.
+        active.update(updated_at=timezone.now(), **changes)
 
 
 def image_make_shared(

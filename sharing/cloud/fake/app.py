@@ -8,6 +8,7 @@ Layout below `base_url`:
     /{region}/images                      Glance root (versions); its API under /v2/...
 """
 
+import json
 import re
 import time
 import uuid
@@ -155,9 +156,21 @@ class FakeCloudApp:
     def _apply(self, name: str, request: Request, params: dict[str, str]) -> Response:
         try:
             with self.state.transaction():
-                return self._handle(name, request, params)
+                response = self._handle(name, request, params)
+                self._log_member_call(name, request, params, response.status)
+                return response
         except HttpError as error:
+            self._log_member_call(name, request, params, error.status)
             return error.response(request.headers.get("accept"))
+
+    def _log_member_call(
+        self, name: str, request: Request, params: dict[str, str], status: int
+    ) -> None:
+        if name in _MEMBER_CHANGES:
+            self.state.log_member_call(
+                name, params.get("image_id", ""), _member_of(name, request, params), status,
+                request.headers.get("x-openstack-request-id", ""),
+            )  # fmt: skip
 
     def _match(self, full_path: str) -> tuple[_Route, dict[str, str]]:
         prefix = urlsplit(self.base_url).path.rstrip("/")
@@ -246,6 +259,21 @@ class FakeCloudApp:
             for minor in range(current, -1, -1)
         ]
         return json_response(300 if multiple_choices else 200, {"versions": versions})
+
+
+_MEMBER_CHANGES = frozenset({"member_create", "member_update", "member_delete"})
+
+
+def _member_of(name: str, request: Request, params: dict[str, str]) -> str:
+    """The member a call is about: in the URL, or for a create in its body."""
+    if name != "member_create":
+        return params.get("member_id", "")
+    try:
+        body = json.loads(request.body or b"null")
+    except ValueError:
+        return ""
+    member = body.get("member") if isinstance(body, dict) else None
+    return member if isinstance(member, str) else str(member or "")
 
 
 def _sleep(seconds: float) -> None:

@@ -129,6 +129,15 @@ CREATE TABLE IF NOT EXISTS calls (
     route TEXT PRIMARY KEY,
     count INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS member_calls (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at TEXT NOT NULL,
+    route TEXT NOT NULL,
+    image_id TEXT NOT NULL,
+    member_id TEXT NOT NULL,
+    status INTEGER NOT NULL,
+    global_request_id TEXT NOT NULL
+);
 CREATE TABLE IF NOT EXISTS settings (
     key TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -274,6 +283,20 @@ class Fault:
     times: int | None
     rate: float
     message: str | None
+
+
+@dataclass(frozen=True)
+class MemberCall:
+    """A member create, update or delete the cloud handled, and the status it answered (the
+    client may never have seen it). `at` is an ISO time to the microsecond, unlike Glance's;
+    `global_request_id` the caller's X-OpenStack-Request-ID header, if it sent one."""
+
+    at: str
+    route: str
+    image_id: str
+    member_id: str
+    status: int
+    global_request_id: str
 
 
 def _digest(algorithm: str, text: str) -> str:
@@ -824,6 +847,42 @@ class CloudState:
             timer.cancel()
             change()
         return len(waiting)
+
+    # What each member call did: the truth a fault campaign compares the ledger with.
+
+    def log_member_call(
+        self, route: str, image_id: str, member_id: str, status: int, global_request_id: str
+    ) -> None:
+        """Append one handled member create, update or delete and its answer (append-only).
+
+        Written when the change is made, so a late change is logged when it lands and a change
+        whose answer was lost (an after-fault) is logged all the same.
+        """
+        with self.transaction() as db:
+            db.execute(
+                "INSERT INTO member_calls (at, route, image_id, member_id, status, "
+                "global_request_id) VALUES (?, ?, ?, ?, ?, ?)",
+                (utcnow().isoformat(), route, image_id, member_id, status, global_request_id),
+            )
+
+    def member_calls(self, global_request_id: str | None = None) -> list[MemberCall]:
+        """The member calls handled, oldest first; only one caller's request id if given."""
+        query, args = "SELECT * FROM member_calls", ()
+        if global_request_id is not None:
+            query, args = query + " WHERE global_request_id = ?", (global_request_id,)
+        with self.transaction() as db:
+            rows = db.execute(query + " ORDER BY id", args).fetchall()
+        return [
+            MemberCall(
+                row["at"],
+                row["route"],
+                row["image_id"],
+                row["member_id"],
+                row["status"],
+                row["global_request_id"],
+            )  # fmt: skip
+            for row in rows
+        ]
 
     # Counters.
 
