@@ -107,7 +107,7 @@ class Member:
         # (docs/glance-observed.md row 66).
         if isinstance(member_id, int) and not isinstance(member_id, bool):
             member_id = str(member_id)
-        if not _str(member_id) or not _str(data.get("image_id")):
+        if not isinstance(member_id, str) or not member_id or not _str(data.get("image_id")):
             raise ValueError("a member without member_id or image_id")
         return cls(
             image_id=data["image_id"],

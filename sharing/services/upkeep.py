@@ -170,11 +170,11 @@ def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
             f"The cloud cannot tell: entry #{later.pk} began before this attempt was answered.",
         )
     after, until = _state_after(entry, later, member)
-    if after is None:
+    if after is None:  # only a later action can leave the state unknown
+        which = f"entry #{later.pk}" if later else "a later action"
         return _Verdict(
             Outcome.UNKNOWN,
-            f"The cloud cannot tell: entry #{later.pk} changed this member again before its "
-            "state was known.",
+            f"The cloud cannot tell: {which} changed this member again before its state was known.",
         )
     # A share succeeds if the member is there once it is done, whoever added it; otherwise an
     # earlier action still running when this one began may have made the change seen after.
@@ -353,7 +353,7 @@ def _present_before(later: LedgerEntry) -> bool | None:
 
 
 def _status_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
-    expected = _EXPECTED_STATUS[entry.action]
+    expected = _EXPECTED_STATUS[Action(entry.action)]
     member = _member_now(client, entry.image_id, entry.tenant or client.tenant_id)
     if member is not None and member.status == expected:
         return _Verdict(Outcome.SUCCEEDED, f"Settled from evidence: the status is {expected}.")

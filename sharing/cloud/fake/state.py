@@ -867,7 +867,7 @@ class CloudState:
 
     def member_calls(self, global_request_id: str | None = None) -> list[MemberCall]:
         """The member calls handled, oldest first; only one caller's request id if given."""
-        query, args = "SELECT * FROM member_calls", ()
+        query, args = "SELECT * FROM member_calls", tuple[str, ...]()
         if global_request_id is not None:
             query, args = query + " WHERE global_request_id = ?", (global_request_id,)
         with self.transaction() as db:
