@@ -3,7 +3,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from sharing import selectors
-from sharing.models import AccessRequest, Membership, RequestStatus
+from sharing.models import AccessRequest, Membership, RequestStatus, Role
 
 
 def navigation(request: HttpRequest) -> dict:
@@ -22,8 +22,8 @@ def navigation(request: HttpRequest) -> dict:
         team = current.team
         context["team"] = team
         context["region"] = team.region_or_default(request.GET.get("region"))
-        context["is_admin"] = current.has_role("admin")
-        context["is_member"] = current.has_role("member")
+        context["is_admin"] = current.has_role(Role.ADMIN)
+        context["is_member"] = current.has_role(Role.MEMBER)
         context["pending_incoming"] = selectors.incoming_pending(
             team=team, region=context["region"]
         )

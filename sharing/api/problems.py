@@ -17,6 +17,7 @@ from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 
 from sharing.cloud import CloudError, NotFound, RateLimited, UnknownOutcome
+from sharing.models import Outcome
 from sharing.services import ApplicationError, ImageIsPrivate
 from sharing.wording import error_text
 
@@ -77,7 +78,7 @@ def cloud_problem(error: CloudError, **extensions: object) -> HttpResponse:
         title="The cloud did not do it" if status != 404 else "The cloud does not know this",
         request_id=error.request_id,
         upstream_status=error.status,
-        outcome="unknown" if isinstance(error, UnknownOutcome) else "failed",
+        outcome=Outcome.UNKNOWN if isinstance(error, UnknownOutcome) else Outcome.FAILED,
         **extensions,
     )
     if isinstance(error, RateLimited) and error.retry_after is not None:

@@ -21,17 +21,11 @@ from .access_requests import (
 from .errors import ApplicationError, ImageIsPrivate
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
+from .settling import SETTLE_AFTER, attempts_settle
 from .shares import ShareOutcome, image_make_shared, image_share, share_is_direct, share_revoke
+from .sync import shares_sync
 from .tokens import api_token_check, api_token_create, api_token_revoke
-from .upkeep import (
-    SETTLE_AFTER,
-    attempts_settle,
-    shares_expire,
-    shares_remind,
-    shares_sync,
-    team_reconcile,
-    team_time_limits,
-)
+from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
 __all__ = [
     "INCOMING_ACTIONS",
