@@ -639,11 +639,14 @@ class Report:
             image_id=entry.image_id, tenant=entry.tenant, action__in=["share", "revoke"]
         )
         times = same.values_list("created_at", flat=True)
-        later = times.filter(created_at__gt=entry.created_at).order_by("created_at").first()
+        later_entry = same.filter(created_at__gt=entry.created_at).order_by("created_at").first()
+        # An answer tells of the cloud as it was when the answer came, which may be well after
+        # its entry was written (a bulk share writes its attempts first): bound by that.
+        later = _answered(later_entry) if later_entry else None
         earlier = times.filter(created_at__lt=entry.created_at).order_by("-created_at").first()
         # The evidence reaches to the entry the settlement names (past unanswered ones), or now.
         named = [int(pk) for pk in re.findall(r"entry #(\d+)", entry.settlement)]
-        bounds = list(type(entry).objects.filter(pk__in=named).values_list("created_at", flat=True))
+        bounds = [_answered(e) for e in type(entry).objects.filter(pk__in=named)]
         if "now" in entry.settlement or not (bounds or later):
             bounds.append(entry.settled_at)
         start, bound = earlier or entry.created_at, max([*bounds, later or entry.created_at])
@@ -696,6 +699,11 @@ class Report:
         )
         return [f"{tag} {image[:8]} {member}: {n} creates"
                 for (tag, image, member), n in created.items() if n > 1]  # fmt: skip
+
+
+def _answered(entry) -> datetime:
+    """When an entry's answer arrived (its completion), else when it was written."""
+    return max(entry.created_at, entry.completed_at or entry.created_at)
 
 
 if __name__ == "__main__":

@@ -152,6 +152,27 @@ def test_a_delete_never_applied_nor_answered_is_unknown_and_keeps_the_record(cli
     assert active_share(shared)
 
 
+def test_a_revoke_that_may_land_after_a_later_share_saw_the_member_stays_unknown(
+    client, shared, cloud
+):
+    # The DELETE is held back past the client's patience; a colleague's share then finds the
+    # member there (409); only then does the DELETE land. The share's answer says nothing of
+    # the revoke, so the evidence cannot tell, and the entry says so instead of "failed".
+    cloud.add_fault("late", route="member_delete", seconds=60)
+    response = revoke(client, shared, GLOBEX)
+    assert "could not be confirmed yet" in messages_of(response)
+    cloud.clear_faults()
+    response = share(client, shared, GLOBEX)
+    assert "Already shared" in messages_of(response)
+    cloud.apply_late()
+    assert cloud.member_status(shared, GLOBEX) is None
+    sync()
+    entry = entry_of(Action.REVOKE)
+    assert entry.outcome == Outcome.UNKNOWN
+    assert "may still have reached the cloud after entry" in entry.settlement
+    assert not active_share(shared)  # the records follow the cloud all the same
+
+
 # 3. A retried delete that meets a 404 because its own first try was applied
 
 

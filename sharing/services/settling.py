@@ -101,6 +101,12 @@ def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
             f"The cloud cannot tell: entry #{later.pk} began before this attempt was answered.",
         )
     after, until = _state_after(entry, later, member)
+    if later is not None and after is not None and _may_land_after(entry, later, after):
+        return _Verdict(
+            Outcome.UNKNOWN,
+            f"The cloud cannot tell: this attempt's request may still have reached the cloud "
+            f"after entry #{later.pk} began.",
+        )
     if after is None:  # only a later action can leave the state unknown
         which = f"entry #{later.pk}" if later else "a later action"
         return _Verdict(
@@ -142,6 +148,29 @@ def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
     return _Verdict(
         Outcome.SUCCEEDED, f"Settled from evidence: {who} was a member {since}; gone {until}."
     )
+
+
+# How long a request whose answer was lost may still reach the cloud after the client gave up
+# (it may sit in a proxy's or the server's queue): servers and proxies time requests out well
+# within this.
+IN_FLIGHT = timedelta(minutes=1)
+
+
+def _may_land_after(entry: LedgerEntry, later: LedgerEntry, present: bool) -> bool:
+    """Whether this attempt's request, sent and never answered, may have reached the cloud
+    after the next action began, and then changed what that action's answer showed.
+
+    A late share finds a member there (409) and changes nothing; it matters only when the next
+    action saw no member and did not add one itself. Likewise a late revoke matters only when
+    the next action saw the member and did not remove it itself.
+    """
+    if entry.outcome not in (None, Outcome.UNKNOWN):
+        return False
+    if later.created_at >= (entry.completed_at or entry.created_at) + IN_FLIGHT:
+        return False
+    if entry.action == Action.SHARE:
+        return not present and later.action != Action.SHARE
+    return present and later.action == Action.SHARE
 
 
 def _state_after(
