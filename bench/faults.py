@@ -91,7 +91,7 @@ MIX = {
 
 
 EITHER = "either"  # see Report._truth
-QUIET = "settled nothing to do; records nothing to do."
+QUIET = "settled nothing to do; records nothing to do"
 
 
 def tag_of(op: int) -> str:
@@ -260,9 +260,7 @@ class Campaign:
             ]
             lines = [sync.communicate()[0].strip() for sync in syncs]
             rounds.append(lines)
-            if all(
-                line.endswith("settled nothing to do; records nothing to do.") for line in lines
-            ):
+            if all(line.endswith(QUIET) for line in lines):
                 break
         return rounds
 

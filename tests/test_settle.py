@@ -431,9 +431,9 @@ def test_unknown_entries_are_settled_on_an_image_without_any_active_share(
 
     assert entry_of(Action.SHARE, GLOBEX).outcome == Outcome.SUCCEEDED
     assert entry_of(Action.SHARE, INITECH).outcome == Outcome.FAILED
-    assert report == "acme: settled 1 failed, 1 succeeded; records 1 recorded.\n"
+    assert report == "acme: settled 1 failed, 1 succeeded; records 1 recorded\n"
     assert active_share(image_id, GLOBEX) and not active_share(image_id, INITECH)
-    assert sync() == "acme: settled nothing to do; records nothing to do.\n"
+    assert sync() == "acme: settled nothing to do; records nothing to do\n"
 
 
 def test_an_entry_is_settled_once_even_when_asked_again(client, alice, team, cloud, image_id):

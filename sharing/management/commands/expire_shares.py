@@ -1,8 +1,8 @@
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from sharing import services
+from sharing.management.teams import run_for_each_team
 from sharing.models import Team
-from sharing.tasks import for_each_team
 
 
 class Command(BaseCommand):
@@ -13,13 +13,7 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
-        failed = []
-        for team in Team.objects.exclude(identity_url=""):
-            report = for_each_team(team, lambda team: services.team_time_limits(team=team))
-            if report.startswith("failed:"):
-                failed.append(team.slug)
-                self.stderr.write(f"{team.slug}: {report}")
-            else:
-                self.stdout.write(f"{team.slug}: {report}")
-        if failed:
-            raise CommandError(f"Time limits failed for {', '.join(failed)}; see the log.")
+        teams = Team.objects.exclude(identity_url="")
+        run_for_each_team(
+            self, teams, lambda team: services.team_time_limits(team=team), "Time limits"
+        )

@@ -1,10 +1,10 @@
 from datetime import timedelta
 
-from django.core.management.base import BaseCommand, CommandError
+from django.core.management.base import BaseCommand
 
 from sharing import services
+from sharing.management.teams import run_for_each_team
 from sharing.models import Team
-from sharing.tasks import for_each_team
 
 
 class Command(BaseCommand):
@@ -29,15 +29,9 @@ class Command(BaseCommand):
         if options["team"]:
             teams = teams.filter(slug=options["team"])
         older_than = timedelta(seconds=options["settle_after"])
-        failed = []
-        for team in teams:
-            report = for_each_team(
-                team, lambda team: services.team_reconcile(team=team, older_than=older_than)
-            )
-            if report.startswith("failed:"):
-                failed.append(team.slug)
-                self.stderr.write(f"{team.slug}: {report}")
-            else:
-                self.stdout.write(f"{team.slug}: {report}.")
-        if failed:
-            raise CommandError(f"Reconciling failed for {', '.join(failed)}; see the log.")
+        run_for_each_team(
+            self,
+            teams,
+            lambda team: services.team_reconcile(team=team, older_than=older_than),
+            "Reconciling",
+        )
