@@ -54,11 +54,20 @@ class DateInput(forms.DateInput):
     input_type = "date"
 
 
+def whole_number(raw: object) -> int | None:
+    """ASCII digits that fit a bigint, else None. `"²".isdigit()` is true and `int()` takes
+    other scripts' digits too, so both checks are needed before `int()`."""
+    text = str(raw) if raw is not None else ""
+    if text and text.isascii() and text.isdigit() and len(text) <= 18:
+        return int(text)
+    return None
+
+
 class PartnerChoice(forms.ModelMultipleChoiceField):
     def clean(self, value):
         # A primary key the database cannot hold is no partner (not an OverflowError).
         for pk in value or []:
-            if not (str(pk).isascii() and str(pk).isdigit() and len(str(pk)) <= 18):
+            if whole_number(pk) is None:
                 raise forms.ValidationError(
                     self.error_messages["invalid_pk_value"],
                     code="invalid_pk_value",

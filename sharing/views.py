@@ -30,6 +30,7 @@ from sharing.forms import (
     RejectForm,
     ShareForm,
     TeamSettingsForm,
+    whole_number,
 )
 from sharing.models import AccessRequest, Membership, Outcome, Partner, RequestStatus, Role, Team
 from sharing.services import ApplicationError, ImageIsPrivate
@@ -102,7 +103,7 @@ def _image_page(
         detail = selectors.image_detail(
             team=team, region=region, image_id=image_id,
             tenant_filter=request.GET.get("tenant", ""), sort=request.GET.get("sort", ""),
-            page=int(page) if page.isdigit() else 1,
+            page=whole_number(page) or 1,
         )  # fmt: skip
     except NotFound:
         messages.error(request, f"There is no image {image_id} in {region} that this team can see.")
@@ -303,7 +304,7 @@ def history(request: AuthedRequest, team_slug: str) -> HttpResponse:
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = selectors.history_entries(team=team, filters=filters)
-    before = _entry_id(request.GET.get("before"))
+    before = whole_number(request.GET.get("before"))
     page, next_before = selectors.history_page(entries, before=before)
     context = {
         "form": form,
@@ -313,14 +314,6 @@ def history(request: AuthedRequest, team_slug: str) -> HttpResponse:
         "chart": selectors.activity_chart(team=team) if before is None else None,
     }
     return render(request, "sharing/history.html", context)
-
-
-def _entry_id(raw: str | None) -> int | None:
-    """A ledger entry ID from the query string: ASCII digits that fit a bigint, else None
-    (`"²".isdigit()` is true, and `int()` takes other scripts' digits too)."""
-    if raw and raw.isascii() and raw.isdigit() and len(raw) <= 18:
-        return int(raw)
-    return None
 
 
 CSV_COLUMNS = [

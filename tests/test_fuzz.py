@@ -78,13 +78,15 @@ def acme(cloud, team, alice, bob):
 # Query parameters of every page.
 
 QUERIES = {
-    "/t/acme/images/": ["name", "visibility", "status", "marker", "region"],
-    "/t/acme/images/{image}/": ["region"],
+    "/t/acme/images/": ["name", "visibility", "status", "marker", "region", "sort"],
+    "/t/acme/images/{image}/": ["region", "page", "tenant", "sort"],
     "/t/acme/incoming/": ["region"],
     "/t/acme/history/": [
-        "image", "member", "actor", "action", "outcome", "since", "until", "before",
+        "image", "member", "actor", "action", "outcome", "channel", "since", "until", "before",
     ],
-    "/t/acme/history.csv": ["image", "member", "actor", "action", "outcome", "since", "until"],
+    "/t/acme/history.csv": [
+        "image", "member", "actor", "action", "outcome", "channel", "since", "until",
+    ],
     "/t/acme/requests/": ["status", "page"],
     "/t/acme/requests/new/": ["image_id", "member", "justification", "expires_at", "region"],
     "/t/acme/partners/": ["region"],
