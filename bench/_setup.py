@@ -136,8 +136,8 @@ def builtin_cloud():
     """
     from django.conf import settings
 
+    from builtin_cloud import FakeCloudApp
     from sharing import clouds
-    from sharing.cloud.fake import FakeCloudApp
 
     state = new_cloud_state()
     app = FakeCloudApp(state, settings.FAKE_CLOUD_URL)
@@ -146,7 +146,7 @@ def builtin_cloud():
 
 
 def new_cloud_state():
-    from sharing.cloud.fake import CloudState
+    from builtin_cloud import CloudState
 
     state = CloudState(":memory:")
     for tenant, name in [(ACME, "Acme"), (GLOBEX, "Globex"), (INITECH, "Initech")]:

@@ -36,9 +36,9 @@ def main() -> int:
     import requests
     from django.conf import settings
 
+    from builtin_cloud import FakeCloudApp, make_session, running_server
     from sharing import clouds
     from sharing.cloud import http
-    from sharing.cloud.fake import FakeCloudApp, make_session, running_server
     from sharing.cloud.identity import CloudAccount
     from sharing.cloud.images import ImagesClient
 

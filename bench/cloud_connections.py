@@ -21,7 +21,7 @@ import _setup
 
 WSGI = """
 import os
-from sharing.cloud.fake import CloudState, FakeCloudApp
+from builtin_cloud import CloudState, FakeCloudApp
 application = FakeCloudApp(CloudState(os.environ["BENCH_CLOUD_DB"]), os.environ["BENCH_CLOUD_URL"])
 """
 
@@ -66,9 +66,9 @@ def main() -> int:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
+    from builtin_cloud import CloudState
     from sharing import clouds
     from sharing.cloud import http as cloud_http
-    from sharing.cloud.fake import CloudState
 
     setup_test_environment()
     _setup.migrate()

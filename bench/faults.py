@@ -147,7 +147,7 @@ class Campaign:
         _setup.pg_ensure_database(self.url, fresh=True)
         _setup.configure(self.url)
         _setup.migrate()
-        from sharing.cloud.fake import CloudState
+        from builtin_cloud import CloudState
 
         state = CloudState(str(self.cloud_db))
         images = self._seed(state)
@@ -280,8 +280,8 @@ class Worker:
         import requests
         from django.contrib.auth.models import User
 
+        from builtin_cloud import CloudState
         from sharing.cloud import http as cloud_http
-        from sharing.cloud.fake import CloudState
         from sharing.models import Team
 
         global _session_class

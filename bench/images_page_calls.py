@@ -30,8 +30,8 @@ def main() -> int:
     from django.test import Client
     from django.test.utils import setup_test_environment
 
+    from builtin_cloud.state import ROUTES
     from sharing import services
-    from sharing.cloud.fake.state import ROUTES
 
     setup_test_environment()
     _setup.migrate()

@@ -155,7 +155,7 @@ def real_glance() -> Iterator[Target]:
     import glance_server
     from front import KEYSTONE_REGION, SECRET, Front
 
-    from sharing.cloud.fake import running_server
+    from builtin_cloud import running_server
 
     with glance_server.running_glance() as glance_url:
         front = Front(glance_url)

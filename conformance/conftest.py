@@ -11,9 +11,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import requests
+from builtin_cloud import running_server
 from django.core.cache import cache
 from sharing.cloud import CloudAccount
-from sharing.cloud.fake import running_server
 
 from front import SECRET, Front
 from glance_server import running_glance

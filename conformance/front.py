@@ -38,9 +38,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import requests
-from sharing.cloud.fake import identity
-from sharing.cloud.fake.faults import FakeReset
-from sharing.cloud.fake.web import Request
+from builtin_cloud import identity
+from builtin_cloud.faults import FakeReset
+from builtin_cloud.web import Request
 
 SECRET = "conformance-secret"
 REGION = "IAD"  # Rackspace-style catalog

@@ -92,7 +92,7 @@ class BuiltinCloud:
 
 @contextmanager
 def builtin_cloud() -> Iterator[BuiltinCloud]:
-    from sharing.cloud.fake import running_server
+    from builtin_cloud import running_server
     from tests.glance_cast import PASSWORD, FakeCloud
 
     cloud = FakeCloud()

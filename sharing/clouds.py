@@ -21,7 +21,7 @@ from sharing.cloud import http as cloud_http
 from sharing.models import Team
 
 if TYPE_CHECKING:  # the built-in cloud is imported only when the demo or a test uses it
-    from sharing.cloud.fake import FakeCloudApp
+    from builtin_cloud import FakeCloudApp
 
 
 def account_for(team: Team) -> CloudAccount:
@@ -71,7 +71,7 @@ def thread_session() -> requests.Session:
 @cache
 def demo_cloud() -> "FakeCloudApp":
     """The built-in cloud of the demo, kept in an SQLite file that every process shares."""
-    from sharing.cloud.fake import CloudState, FakeCloudApp
+    from builtin_cloud import CloudState, FakeCloudApp
 
     Path(settings.FAKE_CLOUD_DB).parent.mkdir(parents=True, exist_ok=True)
     return FakeCloudApp(CloudState(settings.FAKE_CLOUD_DB), settings.FAKE_CLOUD_URL)
@@ -79,7 +79,7 @@ def demo_cloud() -> "FakeCloudApp":
 
 def use_builtin_cloud(app: "FakeCloudApp") -> None:
     """Route requests for the built-in cloud's URL in-process; other clouds stay real HTTP."""
-    from sharing.cloud.fake import FakeCloudAdapter
+    from builtin_cloud import FakeCloudAdapter
 
     def session_factory() -> requests.Session:
         session = _real_factory()

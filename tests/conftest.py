@@ -12,9 +12,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 
+from builtin_cloud import CloudState, FakeCloudApp, make_session
 from sharing import clouds
 from sharing.cloud import http as cloud_http
-from sharing.cloud.fake import CloudState, FakeCloudApp, make_session
 from sharing.cloud.identity import memory_cache
 from sharing.models import AuthKind, Membership, Role, Team
 

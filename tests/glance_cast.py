@@ -9,7 +9,7 @@ from typing import Any
 
 import requests
 
-from sharing.cloud.fake import CloudState, FakeCloudApp, make_session
+from builtin_cloud import CloudState, FakeCloudApp, make_session
 
 BASE_URL = "http://fake-cloud.test"
 PASSWORD = "correct horse"

@@ -7,6 +7,7 @@ from http import HTTPStatus
 import pytest
 import requests
 
+from builtin_cloud import FakeCloudAdapter
 from sharing.cloud import (
     AlreadyMember,
     BadRequest,
@@ -19,7 +20,6 @@ from sharing.cloud import (
     Unavailable,
 )
 from sharing.cloud.errors import error_from_response, parse_retry_after
-from sharing.cloud.fake import FakeCloudAdapter
 
 GLANCE_403 = (
     b'{"message": "Not allowed to create members for image abc.<br /><br />\\n\\n\\n", '

@@ -7,8 +7,8 @@ import pytest
 import requests
 from django.core.cache import cache
 
+from builtin_cloud import FakeCloudAdapter, FakeCloudApp, make_session
 from sharing.cloud import CloudAccount, HttpPolicy, ImagesClient, NoResponse, get_auth, http
-from sharing.cloud.fake import FakeCloudAdapter, FakeCloudApp, make_session
 from sharing.clouds import http_policy
 
 BASE = "http://cloud.test"

@@ -7,6 +7,7 @@ import pytest
 import requests
 from django.core.cache import cache
 
+from builtin_cloud import FakeCloudAdapter
 from sharing.cloud import (
     AuthenticationFailed,
     CloudAccount,
@@ -15,7 +16,6 @@ from sharing.cloud import (
     authenticate,
     get_auth,
 )
-from sharing.cloud.fake import FakeCloudAdapter
 from sharing.cloud.identity import _cache_key
 
 from .conftest import BASE, HEX_PROJECT

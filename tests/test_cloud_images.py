@@ -4,6 +4,7 @@ retries and the settling of a share whose answer was lost."""
 import pytest
 import requests
 
+from builtin_cloud import running_server
 from sharing.cloud import (
     BadRequest,
     CloudAccount,
@@ -19,7 +20,6 @@ from sharing.cloud import (
     Unavailable,
     UnknownOutcome,
 )
-from sharing.cloud.fake import running_server
 
 from .conftest import BASE
 

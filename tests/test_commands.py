@@ -9,8 +9,8 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from django.test import RequestFactory
 
+from builtin_cloud import CloudState, FakeCloudApp, running_server, seed_demo_cloud
 from sharing.cloud import http as cloud_http
-from sharing.cloud.fake import CloudState, FakeCloudApp, running_server, seed_demo_cloud
 from sharing.clouds import client_for
 from sharing.models import LedgerEntry, Membership, Partner, Share, Team
 

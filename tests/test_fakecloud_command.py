@@ -11,7 +11,7 @@ from pathlib import Path
 
 import requests
 
-from sharing.cloud.fake import CloudState
+from builtin_cloud import CloudState
 
 ROOT = Path(__file__).resolve().parent.parent
 

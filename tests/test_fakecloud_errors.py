@@ -3,7 +3,7 @@ conformance run); identity errors are JSON whatever is accepted."""
 
 import pytest
 
-from sharing.cloud.fake.web import error_media_type
+from builtin_cloud.web import error_media_type
 
 from .glance_cast import FakeCloud, GlanceClient
 

@@ -6,7 +6,7 @@ import time
 import pytest
 import requests
 
-from sharing.cloud.fake import running_server
+from builtin_cloud import running_server
 
 from .glance_cast import A, B, C, FakeCloud, GlanceClient
 

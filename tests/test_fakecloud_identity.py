@@ -4,7 +4,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from sharing.cloud.fake import CloudState, FakeCloudApp, make_session
+from builtin_cloud import CloudState, FakeCloudApp, make_session
 
 BASE = "http://identity.test"
 RACKSPACE = f"{BASE}/identity/v2.0/tokens"

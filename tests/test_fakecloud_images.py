@@ -8,7 +8,7 @@ from urllib.parse import urljoin
 import pytest
 import requests
 
-from sharing.cloud.fake import running_server
+from builtin_cloud import running_server
 
 from .glance_cast import ADMIN, A, B, C, FakeCloud, GlanceClient
 

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from sharing.cloud.fake import CloudState
+from builtin_cloud import CloudState
 
 from .glance_cast import ADMIN, B, C, FakeCloud, GlanceClient
 
@@ -254,7 +254,7 @@ def test_a_member_added_again_keeps_its_row_its_place_and_its_created_at(cloud, 
 def clock(monkeypatch: pytest.MonkeyPatch) -> list[datetime]:
     """The cloud's clock, stopped at its first value; append a time to move it on."""
     moments = [datetime(2026, 11, 26, 22, 55, 49, tzinfo=UTC)]
-    monkeypatch.setattr("sharing.cloud.fake.state.utcnow", lambda: moments[-1])
+    monkeypatch.setattr("builtin_cloud.state.utcnow", lambda: moments[-1])
     return moments
 
 

@@ -3,8 +3,8 @@
 import pytest
 import requests
 
-from sharing.cloud.fake import CloudState, FakeCloudApp, make_session, seed_demo_cloud
-from sharing.cloud.fake.seed import ACME, GLOBEX, INITECH, seed_image_id
+from builtin_cloud import CloudState, FakeCloudApp, make_session, seed_demo_cloud
+from builtin_cloud.seed import ACME, GLOBEX, INITECH, seed_image_id
 
 BASE = "http://demo-cloud.test"
 

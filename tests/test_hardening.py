@@ -180,7 +180,7 @@ def test_a_region_typed_in_another_case_is_the_catalogs_region(db):
 
 
 def test_connect_cloud_stores_the_catalogs_spelling_of_a_keystone_region(db, monkeypatch):
-    from sharing.cloud.fake import CloudState, FakeCloudApp, running_server, seed_demo_cloud
+    from builtin_cloud import CloudState, FakeCloudApp, running_server, seed_demo_cloud
 
     state = CloudState(":memory:")
     seed_demo_cloud(state)

@@ -26,7 +26,7 @@ IMAGE = os.environ.get("SCREENSHOT_IMAGE", "")
 
 
 def main(base: str, label: str) -> None:
-    from sharing.cloud.fake.seed import ACME, seed_image_id
+    from builtin_cloud.seed import ACME, seed_image_id
 
     image = IMAGE or seed_image_id("IAD", ACME, "Windows Server 2022 build agent")
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")

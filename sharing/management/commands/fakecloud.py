@@ -3,8 +3,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from sharing.cloud.fake import CloudState, FakeCloudApp, seed_demo_cloud
-from sharing.cloud.fake.server import serve
+from builtin_cloud import CloudState, FakeCloudApp, seed_demo_cloud
+from builtin_cloud.server import serve
 
 
 class Command(BaseCommand):

@@ -2,9 +2,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
 
+from builtin_cloud import seed_demo_cloud
+from builtin_cloud.seed import ACME, GLOBEX, seed_image_id
 from sharing import services
-from sharing.cloud.fake import seed_demo_cloud
-from sharing.cloud.fake.seed import ACME, GLOBEX, seed_image_id
 from sharing.clouds import demo_cloud
 from sharing.models import AuthKind, Membership, Partner, Role, Team, TenantFormat
 
