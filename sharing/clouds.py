@@ -6,6 +6,7 @@ one `requests` session, so connections to a cloud are reused from one page view 
 instead of paying a TLS handshake per page.
 """
 
+import json
 import threading
 from dataclasses import replace
 from functools import cache
@@ -16,6 +17,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache as django_cache
 
+from sharing import crypto
 from sharing.cloud import CloudAccount, HttpPolicy, ImagesClient
 from sharing.cloud import http as cloud_http
 from sharing.models import Team
@@ -45,10 +47,36 @@ def http_policy(**overrides) -> HttpPolicy:
 
 
 def client_for(team: Team, region: str) -> ImagesClient:
+    """A client for the team's account in a region. Building it does no I/O: it authenticates
+    (or finds its token in the cache) on its first call."""
     return ImagesClient(
         account_for(team), region, session=thread_session(), policy=http_policy(),
-        token_cache=django_cache,
+        token_cache=token_cache,
     )  # fmt: skip
+
+
+class EncryptedTokenCache:
+    """Django's cache, holding tokens encrypted with the credentials key.
+
+    A cloud token is as good as the secret for a day; the default cache is a database table,
+    so it is kept there as the stored secrets are (`sharing.crypto`). A value no configured key
+    opens (the key was rotated) reads as absent: the client authenticates again.
+    """
+
+    def get(self, key: str) -> object:
+        value = django_cache.get(key)
+        if not isinstance(value, str):
+            return None
+        try:
+            return json.loads(crypto.decrypt(value))
+        except (ValueError, TypeError):
+            return None
+
+    def set(self, key: str, value: object, timeout: int) -> None:
+        django_cache.set(key, crypto.encrypt(json.dumps(value)), timeout=timeout)
+
+
+token_cache = EncryptedTokenCache()
 
 
 _local = threading.local()

@@ -458,6 +458,7 @@ def test_page_views_with_a_cached_token_never_authenticate(state, session):
 
 
 def test_an_expired_token_is_renewed_once_and_the_call_repeated(state, session, acme):
+    assert acme.tenant_id == "100001"  # authenticated: a client does so on first use
     state.expire_tokens()
 
     acme.list_images()
@@ -478,6 +479,7 @@ def test_a_second_401_is_unauthorized(state, acme):
 
 
 def test_a_share_refused_with_401_is_repeated_once_with_a_new_token(state, acme, image_id):
+    assert acme.tenant_id == "100001"
     state.expire_tokens()
 
     assert acme.create_member(image_id, GLOBEX).created is True

@@ -167,8 +167,10 @@ class MemberResult:
 class ImagesClient:
     """The images API of one account in one region.
 
-    Authenticates through the token cache; on a 401 it authenticates again once and repeats the
-    call (the token expired or was revoked: docs/glance.md §4.2).
+    Authenticates through the token cache, lazily: building a client does no I/O, so a failed
+    authentication surfaces from the first call, inside the caller's error handling. On a 401 it
+    authenticates again once and repeats the call (the token expired or was revoked:
+    docs/glance.md §4.2).
     """
 
     def __init__(
@@ -186,21 +188,32 @@ class ImagesClient:
         self.session = session or http.session_factory()
         self.policy = policy
         self.token_cache = token_cache
-        self._auth: Auth = auth or get_auth(account, session=self.session, cache=token_cache)
-        self.root = self._auth.root_for(region)
+        self._auth: Auth | None = auth
+
+    @property
+    def auth(self) -> Auth:
+        """The token and catalog, from the cache or the identity service on first use."""
+        if self._auth is None:
+            self._auth = get_auth(self.account, session=self.session, cache=self.token_cache)
+        return self._auth
+
+    @property
+    def root(self) -> str:
+        """The image service's root URL in this region (from the catalog)."""
+        return self.auth.root_for(self.region)
 
     def fork(self) -> "ImagesClient":
         """The same account and policy on a session of its own, for another thread (a requests
         Session is not thread-safe). Close it when done: `with client.fork() as other: ...`."""
         return ImagesClient(
             self.account, self.region, session=http.session_factory(), policy=self.policy,
-            token_cache=self.token_cache, auth=self._auth,
+            token_cache=self.token_cache, auth=self.auth,
         )  # fmt: skip
 
     @property
     def tenant_id(self) -> str:
         """The project this client acts as: the owner of its images, the member of others'."""
-        return self._auth.tenant_id
+        return self.auth.tenant_id
 
     # Versions and images
 
@@ -436,7 +449,7 @@ class ImagesClient:
     def _send(
         self, method: str, url: str, *, headers: dict[str, str] | None = None, **kwargs
     ) -> requests.Response:
-        headers = {"X-Auth-Token": self._auth.token, **(headers or {})}
+        headers = {"X-Auth-Token": self.auth.token, **(headers or {})}
         return http.send(self.session, method, url, policy=self.policy, headers=headers, **kwargs)
 
     def _page(self, url: str) -> Page:

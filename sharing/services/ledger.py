@@ -73,16 +73,28 @@ def _entry(
 def ledger_attempt(**fields) -> LedgerEntry:
     """Record an attempt, committed before the upstream call it describes."""
     entry = _entry(**fields)
-    entry.save()
+    with _committed_now():
+        entry.save()
     return entry
 
 
 def ledger_attempts(*, tenants: list[str], **fields) -> dict[str, LedgerEntry]:
     """One attempt per tenant, committed together before any of the calls."""
     entries = [_entry(tenant=tenant, **fields) for tenant in tenants]
-    with transaction.atomic():
+    with _committed_now():
         created = LedgerEntry.objects.bulk_create(entries)
     return {entry.tenant: entry for entry in created}
+
+
+def _committed_now() -> transaction.Atomic:
+    """A block that commits when it ends, or refuses to start inside another transaction.
+
+    An attempt must be in the database before the call it describes: written inside an outer
+    transaction (ATOMIC_REQUESTS, or a caller's `atomic()`), it would stay uncommitted across
+    the call and vanish with a crash, the very case it exists for. Django's durable block
+    raises RuntimeError when nested, so that mistake fails at once, in tests too.
+    """
+    return transaction.atomic(durable=True)
 
 
 def ledger_record(*, outcome: str = Outcome.SUCCEEDED, message: str = "", **fields) -> LedgerEntry:
