@@ -348,11 +348,12 @@ class LedgerEntry(models.Model):
         """Give an unresolved attempt its outcome; False if a settlement came first.
 
         A conditional UPDATE, so a slow request and a sync settling the same attempt cannot
-        both complete it.
+        both complete it. The image's name, when learnt during the call, is written with it.
         """
         if self.outcome is not None:
             raise AppendOnlyError("A completed ledger entry cannot change.")
         values = {
+            "image_name": self.image_name,
             "outcome": outcome,
             "http_status": http_status,
             "request_id": request_id or "",

@@ -6,7 +6,7 @@ from sharing.cloud import Image, MemberResult
 from sharing.clouds import client_for
 from sharing.models import Action, Outcome, Team
 
-from .ledger import NAME_LENGTH, ledger_attempt, ledgered
+from .ledger import NAME_LENGTH, ledger_attempt, ledger_complete, ledgered
 
 INCOMING_ACTIONS = {"accepted": Action.ACCEPT, "rejected": Action.REJECT, "pending": Action.PENDING}
 
@@ -27,8 +27,9 @@ def incoming_set_status(
     with ledgered(entry):
         # A member may read the image in any status: its name makes the ledger readable.
         image = client.get_image(image_id)
-        entry.image_name = (image.name or "")[:NAME_LENGTH]
-        entry.save(update_fields=["image_name"])
+        entry.image_name = (image.name or "")[:NAME_LENGTH]  # written with the outcome
         result = client.update_member_status(image_id, client.tenant_id, status)
-    entry.complete(Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id)
+    ledger_complete(
+        entry, Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id
+    )
     return image, result

@@ -101,8 +101,31 @@ def ledger_record(*, outcome: str = Outcome.SUCCEEDED, message: str = "", **fiel
     """An entry complete at once: a decision in the dashboard, or a drift a sync found."""
     entry = _entry(**fields)
     entry.outcome, entry.message, entry.completed_at = outcome, message, timezone.now()
-    entry.save()
+    with transaction.atomic():
+        entry.save()
     return entry
+
+
+def ledger_complete(
+    entry: LedgerEntry,
+    outcome: str,
+    *,
+    http_status: int | None = None,
+    request_id: str | None = None,
+    message: str = "",
+) -> bool:
+    """Give an attempt its outcome, once; False if a settlement came first."""
+    with transaction.atomic():
+        return entry.complete(
+            outcome, http_status=http_status, request_id=request_id, message=message
+        )
+
+
+def ledger_settle(entry: LedgerEntry, outcome: str, settlement: str) -> bool:
+    """Give an open entry its final outcome from later evidence, once; False if another worker
+    settled it first."""
+    with transaction.atomic():
+        return entry.settle(outcome, settlement)
 
 
 def outcome_of(error: CloudError) -> str:
@@ -112,7 +135,8 @@ def outcome_of(error: CloudError) -> str:
 
 
 def ledger_fail(entry: LedgerEntry, error: CloudError) -> None:
-    entry.complete(
+    ledger_complete(
+        entry,
         outcome_of(error), http_status=error.status, request_id=error.request_id,
         message=error.message,
     )  # fmt: skip

@@ -25,7 +25,14 @@ from sharing.models import (
 )
 
 from .errors import ImageIsPrivate
-from .ledger import NAME_LENGTH, ledger_attempt, ledger_attempts, ledger_fail, ledgered
+from .ledger import (
+    NAME_LENGTH,
+    ledger_attempt,
+    ledger_attempts,
+    ledger_complete,
+    ledger_fail,
+    ledgered,
+)
 
 
 @dataclass(frozen=True)
@@ -147,7 +154,8 @@ def _record_share(
     status = result.member.status or ShareStatus.PENDING
     message = "" if result.created else f"Already shared ({status})."
     with transaction.atomic():
-        entry.complete(
+        ledger_complete(
+            entry,
             Outcome.SUCCEEDED,
             http_status=result.http_status,
             request_id=result.request_id,
@@ -214,7 +222,9 @@ def image_make_shared(
     )
     with ledgered(entry):
         result = client.make_image_shared(image.id)
-    entry.complete(Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id)
+    ledger_complete(
+        entry, Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id
+    )
     return result.image
 
 
@@ -254,8 +264,8 @@ def share_revoke(
     except NotFound:
         share_close(share)
         raise
-    entry.complete(
-        Outcome.SUCCEEDED, http_status=receipt.http_status, request_id=receipt.request_id,
+    ledger_complete(
+        entry, Outcome.SUCCEEDED, http_status=receipt.http_status, request_id=receipt.request_id,
         message=receipt.note,
     )  # fmt: skip
     share_close(share)
