@@ -226,7 +226,7 @@ def _report_share(
 @login_required
 @require_POST
 def member_revoke(
-    request: AuthedRequest, team_slug: str, image_id: str, member_id: str
+    request: AuthedRequest, team_slug: str, image_id: str, tenant: str
 ) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     region = _region(request, team)
@@ -238,19 +238,19 @@ def member_revoke(
             actor=request.user,
             region=region,
             image_id=image_id,
-            tenant=member_id,
+            tenant=tenant,
             note=note,
         )
     except NotFound:
-        messages.warning(request, f"{member_id} was not a member of this image any more.")
+        messages.warning(request, f"{tenant} was not a member of this image any more.")
     except UnknownOutcome as exc:
         messages.warning(
-            request, f"Revoking {member_id} could not be confirmed yet: {error_text(exc)}"
+            request, f"Revoking {tenant} could not be confirmed yet: {error_text(exc)}"
         )
     except CloudError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, f"Revoked: {member_id} can no longer use this image.")
+        messages.success(request, f"Revoked: {tenant} can no longer use this image.")
     return _to_image(team, region, image_id)
 
 
@@ -396,7 +396,7 @@ def request_new(request: AuthedRequest, team_slug: str) -> HttpResponse:
                     team=team,
                     region=region,
                     image_id=form.cleaned_data["image_id"],
-                    tenant=form.cleaned_data["member"],
+                    tenant=form.cleaned_data["tenant"],
                     justification=form.cleaned_data["justification"],
                     share_until=form.cleaned_data["expires_at"],
                     requested_by=request.user,
@@ -643,7 +643,7 @@ def outside_request(request: HttpRequest, token: str) -> HttpResponse:
                     team=team,
                     region=team.default_region,
                     image_id=form.cleaned_data["image_id"],
-                    tenant=form.cleaned_data["member"],
+                    tenant=form.cleaned_data["tenant"],
                     justification=form.cleaned_data["justification"],
                     share_until=form.cleaned_data["expires_at"],
                     requester_name=form.cleaned_data["name"],

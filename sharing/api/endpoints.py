@@ -1,6 +1,6 @@
 """The automation API's endpoints: thin, over the same services and selectors as the pages.
 
-Each endpoint checks the token's team and role (`member`), validates its input with the
+Each endpoint checks the token's team and role (`membership_for`), validates its input with the
 browser's forms, and calls one service or selector. Mutations run inside
 `services.channel(Channel.API)`, so their ledger entries say where they came from, and
 through `idempotent`, so a repeated `Idempotency-Key` gets the first answer.
@@ -25,7 +25,7 @@ from sharing.services import ApplicationError, ShareOutcome
 from sharing.wording import error_message, error_text
 
 from . import schemas as s
-from .auth import TokenAuth, member
+from .auth import TokenAuth, membership_for
 from .idempotency import idempotent
 from .problems import CONTENT_TYPE, cloud_problem, cloud_status, install, invalid, problem
 
@@ -115,7 +115,7 @@ def _form_errors(form: Form, names: dict[str, str]) -> HttpResponse:
     summary="The team's own images, with their member counts",
 )
 def images(request: HttpRequest, team: str, region: str | None = None, cursor: str | None = None):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     found = selectors.images_page(
         team=found_team, region=_region(found_team, region), marker=cursor, filters={}
     )
@@ -141,7 +141,7 @@ def images(request: HttpRequest, team: str, region: str | None = None, cursor: s
     summary="An image's members: the cloud's, with what the dashboard knows of each",
 )
 def members(request: HttpRequest, team: str, image_id: str, region: str | None = None):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     detail = selectors.image_detail(
         team=found_team, region=_region(found_team, region), image_id=image_id
     )
@@ -176,7 +176,7 @@ def members(request: HttpRequest, team: str, image_id: str, region: str | None =
 def share(
     request: HttpRequest, team: str, image_id: str, payload: s.ShareIn, region: str | None = None
 ):
-    membership = member(request, team, Role.MEMBER)
+    membership = membership_for(request, team, Role.MEMBER)
     found_team = membership.team
     form = ShareForm(
         {"members": "\n".join(payload.tenants), "expires_at": payload.until, "note": payload.note},
@@ -271,7 +271,7 @@ def revoke(
     region: str | None = None,
     note: str = "",
 ):
-    membership = member(request, team, Role.ADMIN)
+    membership = membership_for(request, team, Role.ADMIN)
     found_team = membership.team
 
     def work() -> HttpResponse:
@@ -296,7 +296,7 @@ def revoke(
     summary="Images other accounts shared with the team, in every status",
 )
 def incoming(request: HttpRequest, team: str, region: str | None = None):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     rows = selectors.incoming_images(team=found_team, region=_region(found_team, region))
     return [
         {"image_id": image.id, "name": image.name, "owner": image.owner, "status": status}
@@ -317,7 +317,7 @@ def incoming_set(
     payload: s.IncomingIn,
     region: str | None = None,
 ):
-    membership = member(request, team, Role.ADMIN)
+    membership = membership_for(request, team, Role.ADMIN)
     found_team = membership.team
 
     def work() -> HttpResponse:
@@ -377,7 +377,7 @@ def _access_request(membership: Membership, pk: int) -> AccessRequest:
     summary="Access requests, newest first: `open` (the default), a status, or `all`",
 )
 def requests(request: HttpRequest, team: str, status: str = "open", cursor: int | None = None):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     if status not in REQUEST_STATUSES:
         return invalid({"status": [f"One of: {', '.join(sorted(REQUEST_STATUSES))}."]})
     listed = selectors.access_requests(team=found_team, status=status).order_by("-id")
@@ -398,7 +398,7 @@ def requests(request: HttpRequest, team: str, status: str = "open", cursor: int 
 def request_create(
     request: HttpRequest, team: str, payload: s.AccessRequestIn, region: str | None = None
 ):
-    membership = member(request, team)
+    membership = membership_for(request, team)
     found_team = membership.team
     form = AccessRequestForm(
         {
@@ -417,7 +417,7 @@ def request_create(
         with services.channel(Channel.API):
             created = services.access_request_create(
                 team=found_team, region=_region(found_team, region), image_id=data["image_id"],
-                tenant=data["member"], justification=data["justification"],
+                tenant=data["tenant"], justification=data["justification"],
                 share_until=data["expires_at"], requested_by=membership.user,
             )  # fmt: skip
         return _json(s.AccessRequestOut, _request_out(created), status=201)
@@ -432,7 +432,7 @@ def request_create(
     summary="One access request and its status",
 )
 def request_detail(request: HttpRequest, team: str, request_id: int):
-    return _request_out(_access_request(member(request, team), request_id))
+    return _request_out(_access_request(membership_for(request, team), request_id))
 
 
 @api.post(
@@ -442,7 +442,7 @@ def request_detail(request: HttpRequest, team: str, request_id: int):
     summary="Approve a request: the image is shared (status `failed` if the share failed)",
 )
 def request_approve(request: HttpRequest, team: str, request_id: int, payload: s.ApproveIn):
-    membership = member(request, team, Role.ADMIN)
+    membership = membership_for(request, team, Role.ADMIN)
     found = _access_request(membership, request_id)
 
     def work() -> HttpResponse:
@@ -463,7 +463,7 @@ def request_approve(request: HttpRequest, team: str, request_id: int, payload: s
     summary="Reject a request, saying why",
 )
 def request_reject(request: HttpRequest, team: str, request_id: int, payload: s.RejectIn):
-    membership = member(request, team, Role.ADMIN)
+    membership = membership_for(request, team, Role.ADMIN)
     found = _access_request(membership, request_id)
     form = RejectForm({"note": payload.note})
     if not form.is_valid():
@@ -494,7 +494,7 @@ def history(
     filters: Query[s.HistoryFilters],
     cursor: int | None = None,
 ):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     form = HistoryFilterForm(filters.dict(exclude_none=True))
     if not form.is_valid():
         return _form_errors(form, {})
