@@ -33,7 +33,7 @@ from sharing.forms import (
     whole_number,
 )
 from sharing.models import AccessRequest, Membership, Outcome, Partner, RequestStatus, Role, Team
-from sharing.services import ApplicationError, ImageIsPrivate
+from sharing.services import ApplicationError, ImageIsPrivate, JustificationNeeded
 from sharing.wording import error_message, error_text
 
 
@@ -118,7 +118,7 @@ def _image_page(
         "member_limit": settings.CLOUD_MEMBER_LIMIT,
         "at_limit": detail.member_count >= settings.CLOUD_MEMBER_LIMIT,
         "form": form or ShareForm(team=team),
-        "can_share_directly": services.share_is_direct(membership),
+        "can_share_directly": services.share_route(membership) == services.ShareRoute.DIRECT,
         "history": selectors.image_history(team=team, image_id=image_id),
     }
     return render(request, "sharing/image.html", context)
@@ -134,63 +134,53 @@ def image(request: AuthedRequest, team_slug: str, image_id: str) -> HttpResponse
 @login_required
 @require_POST
 def image_share(request: AuthedRequest, team_slug: str, image_id: str) -> HttpResponse:
+    """Share, or file access requests where the team's policy needs an approval: the
+    service decides, as it does for the API."""
     membership = team_for(request, team_slug, role=Role.MEMBER)
     team, region = membership.team, _region(request, membership.team)
-    if not services.share_is_direct(membership):
-        return _share_as_request(request, membership, region, image_id)
     form = ShareForm(request.POST, team=team)
     if not form.is_valid():
+        if not membership.has_role(Role.ADMIN):  # the share form is the admins'
+            return _to_request_form(request, team, region, image_id)
         return _image_page(request, membership, region, image_id, form=form)
+    data = form.cleaned_data
     try:
-        outcomes = services.image_share(
-            team=team,
-            actor=request.user,
-            region=region,
-            image_id=image_id,
-            tenants=form.cleaned_data["tenants"],
-            expires_at=form.cleaned_data["expires_at"],
-            note=form.cleaned_data["note"],
-            make_shared=form.cleaned_data["make_shared"],
-        )
+        result = services.share_or_request(
+            membership=membership, region=region, image_id=image_id, tenants=data["tenants"],
+            expires_at=data["expires_at"], note=data["note"], make_shared=data["make_shared"],
+        )  # fmt: skip
+    except JustificationNeeded:
+        return _to_request_form(request, team, region, image_id)
     except ImageIsPrivate as exc:
         return render(request, "sharing/make_shared.html", {"image": exc.image, "form": form})
     except CloudError as exc:
         messages.error(request, error_text(exc))
         return _image_page(request, membership, region, image_id, form=form)
-    _report_share(request, team, outcomes)
+    if isinstance(result, services.RequestsFiled):
+        _report_requests(request, result)
+    else:
+        _report_share(request, team, result.outcomes)
     return _to_image(team, region, image_id)
 
 
-def _share_as_request(
-    request: AuthedRequest, membership: Membership, region: str, image_id: str
+def _to_request_form(
+    request: AuthedRequest, team: Team, region: str, image_id: str
 ) -> HttpResponse:
-    """Where the policy needs an approval: an admin's share becomes a request for another
-    admin (four-eyes); a member goes to the request form, prefilled."""
-    team = membership.team
-    if not membership.has_role(Role.ADMIN):
-        messages.info(request, "Your team's policy needs an admin's approval: ask for access.")
-        initial = {"image_id": image_id, "member": request.POST.get("members", "").strip()}
-        initial["justification"] = request.POST.get("note", "")
-        url = reverse("request_new", args=[team.slug])
-        return redirect(f"{url}?region={region}&{urlencode(initial)}")
-    form = ShareForm(request.POST, team=team)
-    if not form.is_valid():
-        return _image_page(request, membership, region, image_id, form=form)
-    results = services.image_share_requests(
-        team=team,
-        actor=request.user,
-        region=region,
-        image_id=image_id,
-        tenants=form.cleaned_data["tenants"],
-        share_until=form.cleaned_data["expires_at"],
-        note=form.cleaned_data["note"],
-    )
-    for tenant, result in results:
+    """A member's share without a why: the request form, prefilled, asks for it."""
+    messages.info(request, "Your team's policy needs an admin's approval: ask for access.")
+    initial = {"image_id": image_id, "member": request.POST.get("members", "").strip()}
+    initial["justification"] = request.POST.get("note", "")
+    url = reverse("request_new", args=[team.slug])
+    return redirect(f"{url}?region={region}&{urlencode(initial)}")
+
+
+def _report_requests(request: AuthedRequest, filed: services.RequestsFiled) -> None:
+    who = "another admin" if filed.route == services.ShareRoute.FOUR_EYES else "an admin"
+    for tenant, result in filed.made:
         if isinstance(result, AccessRequest):
-            messages.info(request, f"{tenant}: request #{result.pk} waits for another admin.")
+            messages.info(request, f"{tenant}: request #{result.pk} waits for {who}.")
         else:
             messages.error(request, f"{tenant}: {error_message(result)}")
-    return _to_image(team, region, image_id)
 
 
 def _report_share(

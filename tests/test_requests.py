@@ -300,16 +300,29 @@ def test_with_the_four_eyes_policy_an_admins_share_becomes_a_request(
     assert cloud.member_status(image_id, GLOBEX) == "pending"
 
 
-def test_a_members_share_goes_to_the_prefilled_request_form(client, bob, cloud, image_id):
+def test_a_members_share_without_a_why_goes_to_the_prefilled_request_form(
+    client, bob, cloud, image_id
+):
     client.force_login(bob)
-    response = client.post(
-        f"/t/acme/images/{image_id}/share/", {"members": GLOBEX, "note": "for the pilot"}
-    )
+    response = client.post(f"/t/acme/images/{image_id}/share/", {"members": GLOBEX})
     assert response.status_code == 302
     form = client.get(response["Location"]).context["form"]
     assert form["image_id"].value() == image_id
     assert form["member"].value() == GLOBEX
-    assert form["justification"].value() == "for the pilot"
+    assert not AccessRequest.objects.exists()
+
+
+def test_a_members_share_with_a_why_files_the_request_for_an_admin(client, bob, cloud, image_id):
+    client.force_login(bob)
+    response = client.post(
+        f"/t/acme/images/{image_id}/share/",
+        {"members": GLOBEX, "note": "for the pilot"},
+        follow=True,
+    )
+    found = AccessRequest.objects.get()
+    assert (found.tenant, found.justification, found.requested_by) == (GLOBEX, "for the pilot", bob)
+    assert f"request #{found.pk} waits for an admin" in message_text(response)
+    assert cloud.members(image_id) == []
 
 
 def test_admins_see_the_queue_count_in_the_navigation(client, alice, bob, bobs_request):

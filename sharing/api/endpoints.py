@@ -21,7 +21,7 @@ from sharing import selectors, services
 from sharing.cloud import CloudError
 from sharing.forms import AccessRequestForm, HistoryFilterForm, RejectForm, ShareForm
 from sharing.models import AccessRequest, Channel, Membership, Outcome, RequestStatus, Role, Team
-from sharing.services import ApplicationError, ShareOutcome
+from sharing.services import ApplicationError, JustificationNeeded, ShareOutcome
 from sharing.wording import error_message, error_text
 
 from . import schemas as s
@@ -185,24 +185,20 @@ def share(
     if not form.is_valid():
         return _form_errors(form, {"members": "tenants", "expires_at": "until"})
     data, where = form.cleaned_data, _region(found_team, region)
-    direct = services.share_is_direct(membership)
-    if not direct and not membership.has_role(Role.ADMIN) and not data["note"]:
-        return invalid({"note": ["Say why the tenants need this image: an admin decides on it."]})
+    try:  # before the idempotent work: a 400 like the form's, not kept for the key
+        services.share_route_check(membership=membership, note=data["note"])
+    except JustificationNeeded as needed:
+        return invalid({"note": [needed.message]})
 
     def work() -> HttpResponse:
         with services.channel(Channel.API):
-            if direct:
-                outcomes = services.image_share(
-                    team=found_team, actor=membership.user, region=where, image_id=image_id,
-                    tenants=data["tenants"], expires_at=data["expires_at"], note=data["note"],
-                    make_shared=payload.make_shared,
-                )  # fmt: skip
-                return _share_answer(outcomes)
-            made = services.image_share_requests(
-                team=found_team, actor=membership.user, region=where, image_id=image_id,
-                tenants=data["tenants"], share_until=data["expires_at"], note=data["note"],
+            result = services.share_or_request(
+                membership=membership, region=where, image_id=image_id, tenants=data["tenants"],
+                expires_at=data["expires_at"], note=data["note"], make_shared=payload.make_shared,
             )  # fmt: skip
-            return _requests_answer(made)
+        if isinstance(result, services.RequestsFiled):
+            return _requests_answer(result.made)
+        return _share_answer(result.outcomes)
 
     return idempotent(request, work)
 
