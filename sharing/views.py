@@ -505,13 +505,19 @@ def partners(request: AuthedRequest, team_slug: str) -> HttpResponse:
     form = PartnerForm(team=team)
     if request.method == "POST":
         team = team_for(request, team_slug, role=Role.ADMIN).team
-        form = PartnerForm(
-            request.POST, team=team, instance=Partner(team=team, added_by=request.user)
-        )
+        form = PartnerForm(request.POST, team=team)
         if form.is_valid():
-            partner = form.save()
-            messages.success(request, f"{partner.name} ({partner.tenant}) added to the directory.")
-            return redirect("partners", team_slug=team.slug)
+            try:
+                partner = services.partner_create(
+                    team=team, actor=request.user, name=form.cleaned_data["name"],
+                    tenant=form.cleaned_data["tenant"], notes=form.cleaned_data["notes"],
+                )  # fmt: skip
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                added = f"{partner.name} ({partner.tenant}) added to the directory."
+                messages.success(request, added)
+                return redirect("partners", team_slug=team.slug)
     listed = team.partners.select_related("added_by")
     return render(request, "sharing/partners.html", {"partners": listed, "form": form})
 
@@ -521,7 +527,7 @@ def partners(request: AuthedRequest, team_slug: str) -> HttpResponse:
 def partner_delete(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     partner = get_object_or_404(Partner, team=team, pk=pk)
-    partner.delete()
+    services.partner_delete(partner=partner)
     messages.success(request, f"{partner.name} removed from the directory; its shares stay.")
     return redirect("partners", team_slug=team.slug)
 
@@ -534,9 +540,19 @@ def team_settings(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     form = TeamSettingsForm(request.POST or None, instance=team)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Team settings saved.")
-        return redirect("team_settings", team_slug=team.slug)
+        data = form.cleaned_data
+        try:
+            services.team_settings_update(
+                team=team, approval_policy=data["approval_policy"],
+                max_share_days=data["max_share_days"],
+                request_expiry_days=data["request_expiry_days"],
+                reminder_days=data["reminder_days"], time_zone=data["time_zone"],
+            )  # fmt: skip
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Team settings saved.")
+            return redirect("team_settings", team_slug=team.slug)
     # The request link offers images of the team's default region.
     images = selectors.team_images(team=team, region=team.default_region)
     link_form = LinkImagesForm(
@@ -592,8 +608,7 @@ def link_images(request: AuthedRequest, team_slug: str) -> HttpResponse:
     images = selectors.team_images(team=team, region=team.default_region)
     form = LinkImagesForm(request.POST, choices=_image_choices(images))
     if form.is_valid():
-        team.request_link_images = form.cleaned_data["images"]
-        team.save(update_fields=["request_link_images"])
+        services.request_link_images_set(team=team, images=form.cleaned_data["images"])
         messages.success(request, f"{len(team.request_link_images)} image(s) may be requested.")
     else:
         messages.error(request, "Pick images from the list.")

@@ -32,6 +32,12 @@ from .policy import (
 from .settling import SETTLE_AFTER, attempts_settle
 from .shares import ShareOutcome, image_make_shared, image_share, share_revoke
 from .sync import shares_sync
+from .teams import (
+    partner_create,
+    partner_delete,
+    request_link_images_set,
+    team_settings_update,
+)
 from .tokens import api_token_check, api_token_create, api_token_revoke
 from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
@@ -62,6 +68,9 @@ __all__ = [
     "incoming_set_status",
     "ledger_attempt",
     "ledger_record",
+    "partner_create",
+    "partner_delete",
+    "request_link_images_set",
     "request_link_revoke",
     "request_link_rotate",
     "share_or_request",
@@ -72,5 +81,6 @@ __all__ = [
     "shares_remind",
     "shares_sync",
     "team_reconcile",
+    "team_settings_update",
     "team_time_limits",
 ]
