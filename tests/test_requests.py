@@ -35,8 +35,8 @@ def image_id(cloud):
     return acme_image(cloud, name="web-base")
 
 
-def ask(client, image_id, member=INITECH, justification="Initech pilot", **extra):
-    data = {"image_id": image_id, "member": member, "justification": justification, **extra}
+def ask(client, image_id, tenant=INITECH, justification="Initech pilot", **extra):
+    data = {"image_id": image_id, "member": tenant, "justification": justification, **extra}
     return client.post("/t/acme/requests/new/?region=IAD", data, follow=True)
 
 
@@ -83,7 +83,7 @@ def test_the_form_is_prefilled_from_the_image_page(client, bob, cloud, image_id)
 def test_a_partner_can_be_named_instead_of_its_id(client, bob, cloud, image_id, team):
     Partner.objects.create(team=team, name="Initech", tenant=INITECH)
     client.force_login(bob)
-    ask(client, image_id, member="initech")
+    ask(client, image_id, tenant="initech")
     assert AccessRequest.objects.get().tenant == INITECH
 
 
