@@ -186,6 +186,7 @@ class HistoryFilterForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
+        data["tenant"] = data.pop("member", "")  # the query parameter `member` is a tenant ID
         for name in ("since", "until"):
             if data.get(name) and data[name].year < 1900:
                 self.add_error(name, "Pick a date from 1900 on.")  # also drops it from data
@@ -277,6 +278,12 @@ class AccessRequestForm(forms.Form):
 
     def clean_expires_at(self) -> datetime | None:
         return clean_share_until(self.cleaned_data.get("expires_at"), self.team)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if "member" in data:  # the form field `member` is the tenant asked for
+            data["tenant"] = data.pop("member")
+        return data
 
 
 class OutsideRequestForm(AccessRequestForm):

@@ -336,8 +336,8 @@ def history_entries(*, team: Team, filters: dict) -> QuerySet[LedgerEntry]:
             entries = entries.filter(image_id=image)
         else:  # a name, or part of one (or an ID of another shape)
             entries = entries.filter(Q(image_id=image) | Q(image_name__icontains=image))
-    if filters.get("member"):
-        entries = entries.filter(tenant=filters["member"])
+    if filters.get("tenant"):
+        entries = entries.filter(tenant=filters["tenant"])
     if filters.get("actor"):
         entries = entries.filter(actor_name=filters["actor"])
     if filters.get("action"):

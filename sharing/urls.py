@@ -12,7 +12,7 @@ team_patterns = [
     path("images/<str:image_id>/", views.image, name="image"),
     path("images/<str:image_id>/share/", views.image_share, name="image_share"),
     path(
-        "images/<str:image_id>/members/<str:member_id>/revoke/",
+        "images/<str:image_id>/members/<str:tenant>/revoke/",
         views.member_revoke,
         name="member_revoke",
     ),

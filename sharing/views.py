@@ -34,7 +34,7 @@ from sharing.forms import (
     whole_number,
 )
 from sharing.models import AccessRequest, Membership, Outcome, Partner, RequestStatus, Role, Team
-from sharing.services import ApplicationError, ImageIsPrivate
+from sharing.services import ApplicationError, ImageIsPrivate, JustificationNeeded
 from sharing.wording import error_message, error_text
 
 
@@ -125,7 +125,7 @@ def _image_page(
         "member_limit": settings.CLOUD_MEMBER_LIMIT,
         "at_limit": detail.member_count >= settings.CLOUD_MEMBER_LIMIT,
         "form": form or ShareForm(team=team),
-        "can_share_directly": services.share_is_direct(membership),
+        "can_share_directly": services.share_route(membership) == services.ShareRoute.DIRECT,
         "history": selectors.image_history(team=team, image_id=image_id),
     }
     return render(request, "sharing/image.html", context)
@@ -141,63 +141,53 @@ def image(request: AuthedRequest, team_slug: str, image_id: str) -> HttpResponse
 @login_required
 @require_POST
 def image_share(request: AuthedRequest, team_slug: str, image_id: str) -> HttpResponse:
+    """Share, or file access requests where the team's policy needs an approval: the
+    service decides, as it does for the API."""
     membership = team_for(request, team_slug, role=Role.MEMBER)
     team, region = membership.team, _region(request, membership.team)
-    if not services.share_is_direct(membership):
-        return _share_as_request(request, membership, region, image_id)
     form = ShareForm(request.POST, team=team)
     if not form.is_valid():
+        if not membership.has_role(Role.ADMIN):  # the share form is the admins'
+            return _to_request_form(request, team, region, image_id)
         return _image_page(request, membership, region, image_id, form=form)
+    data = form.cleaned_data
     try:
-        outcomes = services.image_share(
-            team=team,
-            actor=request.user,
-            region=region,
-            image_id=image_id,
-            tenants=form.cleaned_data["tenants"],
-            expires_at=form.cleaned_data["expires_at"],
-            note=form.cleaned_data["note"],
-            make_shared=form.cleaned_data["make_shared"],
-        )
+        result = services.share_or_request(
+            membership=membership, region=region, image_id=image_id, tenants=data["tenants"],
+            expires_at=data["expires_at"], note=data["note"], make_shared=data["make_shared"],
+        )  # fmt: skip
+    except JustificationNeeded:
+        return _to_request_form(request, team, region, image_id)
     except ImageIsPrivate as exc:
         return render(request, "sharing/make_shared.html", {"image": exc.image, "form": form})
     except CloudError as exc:
         messages.error(request, error_text(exc))
         return _image_page(request, membership, region, image_id, form=form)
-    _report_share(request, team, outcomes)
+    if isinstance(result, services.RequestsFiled):
+        _report_requests(request, result)
+    else:
+        _report_share(request, team, result.outcomes)
     return _to_image(team, region, image_id)
 
 
-def _share_as_request(
-    request: AuthedRequest, membership: Membership, region: str, image_id: str
+def _to_request_form(
+    request: AuthedRequest, team: Team, region: str, image_id: str
 ) -> HttpResponse:
-    """Where the policy needs an approval: an admin's share becomes a request for another
-    admin (four-eyes); a member goes to the request form, prefilled."""
-    team = membership.team
-    if not membership.has_role(Role.ADMIN):
-        messages.info(request, "Your team's policy needs an admin's approval: ask for access.")
-        initial = {"image_id": image_id, "member": request.POST.get("members", "").strip()}
-        initial["justification"] = request.POST.get("note", "")
-        url = reverse("request_new", args=[team.slug])
-        return redirect(f"{url}?region={region}&{urlencode(initial)}")
-    form = ShareForm(request.POST, team=team)
-    if not form.is_valid():
-        return _image_page(request, membership, region, image_id, form=form)
-    results = services.image_share_requests(
-        team=team,
-        actor=request.user,
-        region=region,
-        image_id=image_id,
-        tenants=form.cleaned_data["tenants"],
-        share_until=form.cleaned_data["expires_at"],
-        note=form.cleaned_data["note"],
-    )
-    for tenant, result in results:
+    """A member's share without a why: the request form, prefilled, asks for it."""
+    messages.info(request, "Your team's policy needs an admin's approval: ask for access.")
+    initial = {"image_id": image_id, "member": request.POST.get("members", "").strip()}
+    initial["justification"] = request.POST.get("note", "")
+    url = reverse("request_new", args=[team.slug])
+    return redirect(f"{url}?region={region}&{urlencode(initial)}")
+
+
+def _report_requests(request: AuthedRequest, filed: services.RequestsFiled) -> None:
+    who = "another admin" if filed.route == services.ShareRoute.FOUR_EYES else "an admin"
+    for tenant, result in filed.made:
         if isinstance(result, AccessRequest):
-            messages.info(request, f"{tenant}: request #{result.pk} waits for another admin.")
+            messages.info(request, f"{tenant}: request #{result.pk} waits for {who}.")
         else:
             messages.error(request, f"{tenant}: {error_message(result)}")
-    return _to_image(team, region, image_id)
 
 
 def _report_share(
@@ -233,7 +223,7 @@ def _report_share(
 @login_required
 @require_POST
 def member_revoke(
-    request: AuthedRequest, team_slug: str, image_id: str, member_id: str
+    request: AuthedRequest, team_slug: str, image_id: str, tenant: str
 ) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     region = _region(request, team)
@@ -245,19 +235,19 @@ def member_revoke(
             actor=request.user,
             region=region,
             image_id=image_id,
-            tenant=member_id,
+            tenant=tenant,
             note=note,
         )
     except NotFound:
-        messages.warning(request, f"{member_id} was not a member of this image any more.")
+        messages.warning(request, f"{tenant} was not a member of this image any more.")
     except UnknownOutcome as exc:
         messages.warning(
-            request, f"Revoking {member_id} could not be confirmed yet: {error_text(exc)}"
+            request, f"Revoking {tenant} could not be confirmed yet: {error_text(exc)}"
         )
     except CloudError as exc:
         messages.error(request, error_text(exc))
     else:
-        messages.success(request, f"Revoked: {member_id} can no longer use this image.")
+        messages.success(request, f"Revoked: {tenant} can no longer use this image.")
     return _to_image(team, region, image_id)
 
 
@@ -403,7 +393,7 @@ def request_new(request: AuthedRequest, team_slug: str) -> HttpResponse:
                     team=team,
                     region=region,
                     image_id=form.cleaned_data["image_id"],
-                    tenant=form.cleaned_data["member"],
+                    tenant=form.cleaned_data["tenant"],
                     justification=form.cleaned_data["justification"],
                     share_until=form.cleaned_data["expires_at"],
                     requested_by=request.user,
@@ -522,13 +512,19 @@ def partners(request: AuthedRequest, team_slug: str) -> HttpResponse:
     form = PartnerForm(team=team)
     if request.method == "POST":
         team = team_for(request, team_slug, role=Role.ADMIN).team
-        form = PartnerForm(
-            request.POST, team=team, instance=Partner(team=team, added_by=request.user)
-        )
+        form = PartnerForm(request.POST, team=team)
         if form.is_valid():
-            partner = form.save()
-            messages.success(request, f"{partner.name} ({partner.tenant}) added to the directory.")
-            return redirect("partners", team_slug=team.slug)
+            try:
+                partner = services.partner_create(
+                    team=team, actor=request.user, name=form.cleaned_data["name"],
+                    tenant=form.cleaned_data["tenant"], notes=form.cleaned_data["notes"],
+                )  # fmt: skip
+            except ApplicationError as exc:
+                form.add_error(None, exc.message)
+            else:
+                added = f"{partner.name} ({partner.tenant}) added to the directory."
+                messages.success(request, added)
+                return redirect("partners", team_slug=team.slug)
     listed = team.partners.select_related("added_by")
     return render(request, "sharing/partners.html", {"partners": listed, "form": form})
 
@@ -538,7 +534,7 @@ def partners(request: AuthedRequest, team_slug: str) -> HttpResponse:
 def partner_delete(request: AuthedRequest, team_slug: str, pk: int) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     partner = get_object_or_404(Partner, team=team, pk=pk)
-    partner.delete()
+    services.partner_delete(partner=partner)
     messages.success(request, f"{partner.name} removed from the directory; its shares stay.")
     return redirect("partners", team_slug=team.slug)
 
@@ -551,9 +547,19 @@ def team_settings(request: AuthedRequest, team_slug: str) -> HttpResponse:
     team = team_for(request, team_slug, role=Role.ADMIN).team
     form = TeamSettingsForm(request.POST or None, instance=team)
     if request.method == "POST" and form.is_valid():
-        form.save()
-        messages.success(request, "Team settings saved.")
-        return redirect("team_settings", team_slug=team.slug)
+        data = form.cleaned_data
+        try:
+            services.team_settings_update(
+                team=team, approval_policy=data["approval_policy"],
+                max_share_days=data["max_share_days"],
+                request_expiry_days=data["request_expiry_days"],
+                reminder_days=data["reminder_days"], time_zone=data["time_zone"],
+            )  # fmt: skip
+        except ApplicationError as exc:
+            form.add_error(None, exc.message)
+        else:
+            messages.success(request, "Team settings saved.")
+            return redirect("team_settings", team_slug=team.slug)
     # The request link offers images of the team's default region.
     images = selectors.team_images(team=team, region=team.default_region)
     link_form = LinkImagesForm(
@@ -609,8 +615,7 @@ def link_images(request: AuthedRequest, team_slug: str) -> HttpResponse:
     images = selectors.team_images(team=team, region=team.default_region)
     form = LinkImagesForm(request.POST, choices=_image_choices(images))
     if form.is_valid():
-        team.request_link_images = form.cleaned_data["images"]
-        team.save(update_fields=["request_link_images"])
+        services.request_link_images_set(team=team, images=form.cleaned_data["images"])
         messages.success(request, f"{len(team.request_link_images)} image(s) may be requested.")
     else:
         messages.error(request, "Pick images from the list.")
@@ -650,7 +655,7 @@ def outside_request(request: HttpRequest, token: str) -> HttpResponse:
                     team=team,
                     region=team.default_region,
                     image_id=form.cleaned_data["image_id"],
-                    tenant=form.cleaned_data["member"],
+                    tenant=form.cleaned_data["tenant"],
                     justification=form.cleaned_data["justification"],
                     share_until=form.cleaned_data["expires_at"],
                     requester_name=form.cleaned_data["name"],

@@ -29,8 +29,8 @@ def as_carol(team, carol):
     return ApiClient(token_for(carol, team))
 
 
-def file(api: ApiClient, image_id: str, member: str = GLOBEX, **extra):
-    body = {"image_id": image_id, "member": member, "justification": "customer trial", **extra}
+def file(api: ApiClient, image_id: str, tenant: str = GLOBEX, **extra):
+    body = {"image_id": image_id, "member": tenant, "justification": "customer trial", **extra}
     return api.post(REQUESTS, body)
 
 
@@ -57,7 +57,7 @@ def test_a_viewer_files_a_request_that_an_admin_approves_and_the_image_is_shared
 
 def test_a_request_for_a_partner_by_name_resolves_to_its_tenant(as_carol, team, image_id):
     team.partners.create(name="Initech", tenant=INITECH)
-    assert file(as_carol, image_id, member="initech").json()["member"] == INITECH
+    assert file(as_carol, image_id, tenant="initech").json()["member"] == INITECH
 
 
 def test_a_request_needs_a_justification_and_a_valid_tenant(as_carol, image_id):
@@ -127,7 +127,7 @@ def test_the_list_shows_open_requests_by_default_and_pages_with_a_cursor(
     as_carol, as_alice, team, carol, monkeypatch, image_id
 ):
     monkeypatch.setattr("sharing.api.endpoints.PAGE", 2)
-    ids = [file(as_carol, image_id, member=str(200000 + n)).json()["id"] for n in range(3)]
+    ids = [file(as_carol, image_id, tenant=str(200000 + n)).json()["id"] for n in range(3)]
     as_alice.post(f"{REQUESTS}{ids[0]}/reject/", {"note": "no"})
     first = as_carol.get(REQUESTS).json()
     assert [r["id"] for r in first["results"]] == [ids[2], ids[1]]

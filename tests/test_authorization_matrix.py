@@ -104,7 +104,7 @@ def world(cloud, team, other_team, alice, bob, carol, dave):
     partner = Partner.objects.create(team=team, name="Globex", tenant=GLOBEX, added_by=erin)
     kwargs = {
         "image_id": image,
-        "member_id": GLOBEX,
+        "tenant": GLOBEX,
         "decision": "accept",
         "pk": open_request.pk,
     }

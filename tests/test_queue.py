@@ -5,10 +5,10 @@ from sharing.models import AccessRequest, Partner, RequestStatus
 from .conftest import GLOBEX, INITECH, acme_image
 
 
-def ask(client, image_id, justification="Globex runs our CRM appliance.", member="Globex"):
+def ask(client, image_id, justification="Globex runs our CRM appliance.", tenant="Globex"):
     return client.post(
         "/t/acme/requests/new/",
-        {"image_id": image_id, "member": member, "justification": justification,
+        {"image_id": image_id, "member": tenant, "justification": justification,
          "expires_at": "2027-01-01"},
     )  # fmt: skip
 
@@ -32,7 +32,7 @@ def test_an_admin_approves_and_rejects_from_the_queue(client, alice, bob, cloud,
     image_id = acme_image(cloud, name="CRM appliance")
     client.force_login(bob)
     ask(client, image_id)
-    ask(client, image_id, "Initech too", member=INITECH)
+    ask(client, image_id, "Initech too", tenant=INITECH)
     first, second = AccessRequest.objects.order_by("pk")
     client.force_login(alice)
 

@@ -35,8 +35,8 @@ def image_id(cloud):
     return acme_image(cloud, name="web-base")
 
 
-def ask(client, image_id, member=INITECH, justification="Initech pilot", **extra):
-    data = {"image_id": image_id, "member": member, "justification": justification, **extra}
+def ask(client, image_id, tenant=INITECH, justification="Initech pilot", **extra):
+    data = {"image_id": image_id, "member": tenant, "justification": justification, **extra}
     return client.post("/t/acme/requests/new/?region=IAD", data, follow=True)
 
 
@@ -83,7 +83,7 @@ def test_the_form_is_prefilled_from_the_image_page(client, bob, cloud, image_id)
 def test_a_partner_can_be_named_instead_of_its_id(client, bob, cloud, image_id, team):
     Partner.objects.create(team=team, name="Initech", tenant=INITECH)
     client.force_login(bob)
-    ask(client, image_id, member="initech")
+    ask(client, image_id, tenant="initech")
     assert AccessRequest.objects.get().tenant == INITECH
 
 
@@ -300,16 +300,29 @@ def test_with_the_four_eyes_policy_an_admins_share_becomes_a_request(
     assert cloud.member_status(image_id, GLOBEX) == "pending"
 
 
-def test_a_members_share_goes_to_the_prefilled_request_form(client, bob, cloud, image_id):
+def test_a_members_share_without_a_why_goes_to_the_prefilled_request_form(
+    client, bob, cloud, image_id
+):
     client.force_login(bob)
-    response = client.post(
-        f"/t/acme/images/{image_id}/share/", {"members": GLOBEX, "note": "for the pilot"}
-    )
+    response = client.post(f"/t/acme/images/{image_id}/share/", {"members": GLOBEX})
     assert response.status_code == 302
     form = client.get(response["Location"]).context["form"]
     assert form["image_id"].value() == image_id
     assert form["member"].value() == GLOBEX
-    assert form["justification"].value() == "for the pilot"
+    assert not AccessRequest.objects.exists()
+
+
+def test_a_members_share_with_a_why_files_the_request_for_an_admin(client, bob, cloud, image_id):
+    client.force_login(bob)
+    response = client.post(
+        f"/t/acme/images/{image_id}/share/",
+        {"members": GLOBEX, "note": "for the pilot"},
+        follow=True,
+    )
+    found = AccessRequest.objects.get()
+    assert (found.tenant, found.justification, found.requested_by) == (GLOBEX, "for the pilot", bob)
+    assert f"request #{found.pk} waits for an admin" in message_text(response)
+    assert cloud.members(image_id) == []
 
 
 def test_admins_see_the_queue_count_in_the_navigation(client, alice, bob, bobs_request):

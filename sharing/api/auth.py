@@ -35,7 +35,7 @@ def _throttle(request: HttpRequest, token: ApiToken) -> None:
         raise Throttled(wait=usage["time_left"])
 
 
-def member(request: HttpRequest, team: str, role: str = Role.VIEWER) -> Membership:
+def membership_for(request: HttpRequest, team: str, role: str = Role.VIEWER) -> Membership:
     """The token user's membership of `team`, with the same role ladder as the browser.
 
     A token is for one team: any other team is 404, as for a person who is not a member.

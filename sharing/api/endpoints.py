@@ -1,6 +1,6 @@
 """The automation API's endpoints: thin, over the same services and selectors as the pages.
 
-Each endpoint checks the token's team and role (`member`), validates its input with the
+Each endpoint checks the token's team and role (`membership_for`), validates its input with the
 browser's forms, and calls one service or selector. Mutations run inside
 `services.channel(Channel.API)`, so their ledger entries say where they came from, and
 through `idempotent`, so a repeated `Idempotency-Key` gets the first answer.
@@ -21,11 +21,11 @@ from sharing import selectors, services
 from sharing.cloud import CloudError
 from sharing.forms import AccessRequestForm, HistoryFilterForm, RejectForm, ShareForm
 from sharing.models import AccessRequest, Channel, Membership, Outcome, RequestStatus, Role, Team
-from sharing.services import ApplicationError, ShareOutcome
+from sharing.services import ApplicationError, JustificationNeeded, ShareOutcome
 from sharing.wording import error_message, error_text
 
 from . import schemas as s
-from .auth import TokenAuth, member
+from .auth import TokenAuth, membership_for
 from .idempotency import idempotent
 from .problems import CONTENT_TYPE, cloud_problem, cloud_status, install, invalid, problem
 
@@ -115,7 +115,7 @@ def _form_errors(form: Form, names: dict[str, str]) -> HttpResponse:
     summary="The team's own images, with their member counts",
 )
 def images(request: HttpRequest, team: str, region: str | None = None, cursor: str | None = None):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     found = selectors.images_page(
         team=found_team, region=_region(found_team, region), marker=cursor, filters={}
     )
@@ -141,7 +141,7 @@ def images(request: HttpRequest, team: str, region: str | None = None, cursor: s
     summary="An image's members: the cloud's, with what the dashboard knows of each",
 )
 def members(request: HttpRequest, team: str, image_id: str, region: str | None = None):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     detail = selectors.image_detail(
         team=found_team, region=_region(found_team, region), image_id=image_id
     )
@@ -176,7 +176,7 @@ def members(request: HttpRequest, team: str, image_id: str, region: str | None =
 def share(
     request: HttpRequest, team: str, image_id: str, payload: s.ShareIn, region: str | None = None
 ):
-    membership = member(request, team, Role.MEMBER)
+    membership = membership_for(request, team, Role.MEMBER)
     found_team = membership.team
     form = ShareForm(
         {"members": "\n".join(payload.tenants), "expires_at": payload.until, "note": payload.note},
@@ -185,24 +185,20 @@ def share(
     if not form.is_valid():
         return _form_errors(form, {"members": "tenants", "expires_at": "until"})
     data, where = form.cleaned_data, _region(found_team, region)
-    direct = services.share_is_direct(membership)
-    if not direct and not membership.has_role(Role.ADMIN) and not data["note"]:
-        return invalid({"note": ["Say why the tenants need this image: an admin decides on it."]})
+    try:  # before the idempotent work: a 400 like the form's, not kept for the key
+        services.share_route_check(membership=membership, note=data["note"])
+    except JustificationNeeded as needed:
+        return invalid({"note": [needed.message]})
 
     def work() -> HttpResponse:
         with services.channel(Channel.API):
-            if direct:
-                outcomes = services.image_share(
-                    team=found_team, actor=membership.user, region=where, image_id=image_id,
-                    tenants=data["tenants"], expires_at=data["expires_at"], note=data["note"],
-                    make_shared=payload.make_shared,
-                )  # fmt: skip
-                return _share_answer(outcomes)
-            made = services.image_share_requests(
-                team=found_team, actor=membership.user, region=where, image_id=image_id,
-                tenants=data["tenants"], share_until=data["expires_at"], note=data["note"],
+            result = services.share_or_request(
+                membership=membership, region=where, image_id=image_id, tenants=data["tenants"],
+                expires_at=data["expires_at"], note=data["note"], make_shared=payload.make_shared,
             )  # fmt: skip
-            return _requests_answer(made)
+        if isinstance(result, services.RequestsFiled):
+            return _requests_answer(result.made)
+        return _share_answer(result.outcomes)
 
     return idempotent(request, work)
 
@@ -271,7 +267,7 @@ def revoke(
     region: str | None = None,
     note: str = "",
 ):
-    membership = member(request, team, Role.ADMIN)
+    membership = membership_for(request, team, Role.ADMIN)
     found_team = membership.team
 
     def work() -> HttpResponse:
@@ -296,7 +292,7 @@ def revoke(
     summary="Images other accounts shared with the team, in every status",
 )
 def incoming(request: HttpRequest, team: str, region: str | None = None):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     rows = selectors.incoming_images(team=found_team, region=_region(found_team, region))
     return [
         {"image_id": image.id, "name": image.name, "owner": image.owner, "status": status}
@@ -317,7 +313,7 @@ def incoming_set(
     payload: s.IncomingIn,
     region: str | None = None,
 ):
-    membership = member(request, team, Role.ADMIN)
+    membership = membership_for(request, team, Role.ADMIN)
     found_team = membership.team
 
     def work() -> HttpResponse:
@@ -377,7 +373,7 @@ def _access_request(membership: Membership, pk: int) -> AccessRequest:
     summary="Access requests, newest first: `open` (the default), a status, or `all`",
 )
 def requests(request: HttpRequest, team: str, status: str = "open", cursor: int | None = None):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     if status not in REQUEST_STATUSES:
         return invalid({"status": [f"One of: {', '.join(sorted(REQUEST_STATUSES))}."]})
     listed = selectors.access_requests(team=found_team, status=status).order_by("-id")
@@ -398,7 +394,7 @@ def requests(request: HttpRequest, team: str, status: str = "open", cursor: int 
 def request_create(
     request: HttpRequest, team: str, payload: s.AccessRequestIn, region: str | None = None
 ):
-    membership = member(request, team)
+    membership = membership_for(request, team)
     found_team = membership.team
     form = AccessRequestForm(
         {
@@ -417,7 +413,7 @@ def request_create(
         with services.channel(Channel.API):
             created = services.access_request_create(
                 team=found_team, region=_region(found_team, region), image_id=data["image_id"],
-                tenant=data["member"], justification=data["justification"],
+                tenant=data["tenant"], justification=data["justification"],
                 share_until=data["expires_at"], requested_by=membership.user,
             )  # fmt: skip
         return _json(s.AccessRequestOut, _request_out(created), status=201)
@@ -432,7 +428,7 @@ def request_create(
     summary="One access request and its status",
 )
 def request_detail(request: HttpRequest, team: str, request_id: int):
-    return _request_out(_access_request(member(request, team), request_id))
+    return _request_out(_access_request(membership_for(request, team), request_id))
 
 
 @api.post(
@@ -442,7 +438,7 @@ def request_detail(request: HttpRequest, team: str, request_id: int):
     summary="Approve a request: the image is shared (status `failed` if the share failed)",
 )
 def request_approve(request: HttpRequest, team: str, request_id: int, payload: s.ApproveIn):
-    membership = member(request, team, Role.ADMIN)
+    membership = membership_for(request, team, Role.ADMIN)
     found = _access_request(membership, request_id)
 
     def work() -> HttpResponse:
@@ -463,7 +459,7 @@ def request_approve(request: HttpRequest, team: str, request_id: int, payload: s
     summary="Reject a request, saying why",
 )
 def request_reject(request: HttpRequest, team: str, request_id: int, payload: s.RejectIn):
-    membership = member(request, team, Role.ADMIN)
+    membership = membership_for(request, team, Role.ADMIN)
     found = _access_request(membership, request_id)
     form = RejectForm({"note": payload.note})
     if not form.is_valid():
@@ -494,7 +490,7 @@ def history(
     filters: Query[s.HistoryFilters],
     cursor: int | None = None,
 ):
-    found_team = member(request, team).team
+    found_team = membership_for(request, team).team
     form = HistoryFilterForm(filters.dict(exclude_none=True))
     if not form.is_valid():
         return _form_errors(form, {})

@@ -18,12 +18,26 @@ from .access_requests import (
     request_link_revoke,
     request_link_rotate,
 )
-from .errors import ApplicationError, ImageIsPrivate
+from .errors import ApplicationError, ImageIsPrivate, JustificationNeeded
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
+from .policy import (
+    RequestsFiled,
+    SharedDirectly,
+    ShareRoute,
+    share_or_request,
+    share_route,
+    share_route_check,
+)
 from .settling import SETTLE_AFTER, attempts_settle
-from .shares import ShareOutcome, image_make_shared, image_share, share_is_direct, share_revoke
+from .shares import ShareOutcome, image_make_shared, image_share, share_revoke
 from .sync import shares_sync
+from .teams import (
+    partner_create,
+    partner_delete,
+    request_link_images_set,
+    team_settings_update,
+)
 from .tokens import api_token_check, api_token_create, api_token_revoke
 from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
@@ -32,7 +46,11 @@ __all__ = [
     "SETTLE_AFTER",
     "ApplicationError",
     "ImageIsPrivate",
+    "JustificationNeeded",
+    "RequestsFiled",
     "ShareOutcome",
+    "ShareRoute",
+    "SharedDirectly",
     "access_request_approve",
     "access_request_can_decide",
     "access_request_cancel",
@@ -50,13 +68,19 @@ __all__ = [
     "incoming_set_status",
     "ledger_attempt",
     "ledger_record",
+    "partner_create",
+    "partner_delete",
+    "request_link_images_set",
     "request_link_revoke",
     "request_link_rotate",
-    "share_is_direct",
+    "share_or_request",
     "share_revoke",
+    "share_route",
+    "share_route_check",
     "shares_expire",
     "shares_remind",
     "shares_sync",
     "team_reconcile",
+    "team_settings_update",
     "team_time_limits",
 ]

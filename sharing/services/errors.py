@@ -19,3 +19,11 @@ class ImageIsPrivate(ApplicationError):
             f"Image '{image.name or image.id}' is private. Make it shared before adding members?"
         )
         self.image = image
+
+
+class JustificationNeeded(ApplicationError):
+    """A share that becomes access requests for an admin must say why (the request's
+    justification); the page asks for it on the request form, the API on `note`."""
+
+    def __init__(self) -> None:
+        super().__init__("Say why the tenants need this image: an admin decides on it.")

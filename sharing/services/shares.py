@@ -14,11 +14,8 @@ from sharing.clouds import client_for
 from sharing.models import (
     AccessRequest,
     Action,
-    ApprovalPolicy,
     LedgerEntry,
-    Membership,
     Outcome,
-    Role,
     Share,
     ShareStatus,
     Team,
@@ -54,15 +51,6 @@ class ShareTarget:
     client: ImagesClient
     image: Image
     make_shared: bool  # switch it to `shared` before adding members
-
-
-def share_is_direct(membership: Membership) -> bool:
-    """Whether this member's *Share* shares at once, or becomes an access request: admins
-    share directly unless the team's policy is four-eyes for everyone."""
-    return (
-        membership.has_role(Role.ADMIN)
-        and membership.team.approval_policy == ApprovalPolicy.MEMBERS
-    )
 
 
 def share_target(*, team: Team, region: str, image_id: str, make_shared: bool) -> ShareTarget:
