@@ -392,6 +392,70 @@ def _raw_update(queryset: models.QuerySet, values: dict) -> int:
     return models.QuerySet.update(queryset, **values)
 
 
+class Change(models.TextChoices):
+    """What happened to an entry, as its link in the chain records it."""
+
+    WRITTEN = "written", "Written"
+    COMPLETED = "completed", "Completed"
+    SETTLED = "settled", "Settled"
+
+
+class LedgerLink(models.Model):
+    """One link of a team's hash chain: an entry written, completed or settled.
+
+    `digest` is the entry's fields as they were at that moment; `hash` chains it to the link
+    before (docs/design.md, "A ledger an auditor can verify"). The entry is named by its id,
+    not a foreign key, so a row deleted behind the application's back leaves its link to say so.
+    """
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="+", db_index=False)
+    seq = models.PositiveBigIntegerField()
+    entry_id = models.BigIntegerField()
+    change = models.CharField(max_length=10, choices=Change.choices)
+    digest = models.CharField(max_length=64)
+    hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["team", "seq"], name="one_link_per_place"),
+        ]
+        indexes = [models.Index(fields=["team", "entry_id", "seq"], name="ledger_link_entry")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}#{self.seq} {self.change} {self.entry_id}"
+
+
+class LedgerHead(models.Model):
+    """The newest link of a team's chain; its row lock makes writers take turns."""
+
+    team = models.OneToOneField(Team, on_delete=models.PROTECT, primary_key=True, related_name="+")
+    seq = models.PositiveBigIntegerField(default=0)
+    hash = models.CharField(max_length=64)
+
+    def __str__(self) -> str:
+        return f"{self.team_id}#{self.seq}"
+
+
+class LedgerCheckpoint(models.Model):
+    """A signed statement of a team's chain at one moment: its head and its length."""
+
+    team = models.ForeignKey(Team, on_delete=models.PROTECT, related_name="checkpoints")
+    seq = models.PositiveBigIntegerField()
+    head = models.CharField(max_length=64)
+    entries = models.PositiveBigIntegerField()
+    created_at = models.DateTimeField(default=timezone.now)
+    signature = models.CharField(max_length=128)
+    key_id = models.CharField(max_length=16)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["team", "-created_at"], name="checkpoint_team_time")]
+
+    def __str__(self) -> str:
+        return f"{self.team_id}#{self.seq} at {self.created_at:%Y-%m-%d %H:%M}"
+
+
 class Partner(models.Model):
     """A named tenant in the team's directory, so people pick names instead of numbers."""
 

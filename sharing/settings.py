@@ -104,6 +104,27 @@ def _credential_keys() -> list[str]:
 
 CREDENTIALS_KEYS = _credential_keys()
 
+
+def _ledger_signing_key() -> str:
+    """The Ed25519 key that signs the ledger's checkpoints: 32 random bytes, base64."""
+    raw = env.str("LEDGER_SIGNING_KEY", default="")
+    if not raw:
+        if not (DEBUG or DEMO):
+            raise ImproperlyConfigured(
+                "LEDGER_SIGNING_KEY is required unless DEBUG or DEMO is on (generate one with: "
+                "python -c 'import base64, os; print(base64.b64encode(os.urandom(32)).decode())')."
+            )
+        return base64.b64encode(hashlib.sha256(("ledger:" + SECRET_KEY).encode()).digest()).decode()
+    try:
+        if len(base64.b64decode(raw, validate=True)) == 32:
+            return raw
+    except ValueError:
+        pass
+    raise ImproperlyConfigured("LEDGER_SIGNING_KEY must be 32 bytes in base64 (an Ed25519 key).")
+
+
+LEDGER_SIGNING_KEY = _ledger_signing_key()
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",

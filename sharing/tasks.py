@@ -31,7 +31,13 @@ def enforce_time_limits() -> dict[str, str]:
 
 
 def _reconcile_and_limit(team: Team) -> str:
-    return f"{services.team_reconcile(team=team)}; {services.team_time_limits(team=team)}"
+    return "; ".join(
+        [
+            services.team_reconcile(team=team),
+            services.team_time_limits(team=team),
+            services.ledger_checkpoint_if_due(team=team),
+        ]
+    )
 
 
 def for_each_team(team: Team, work: Callable[[Team], object]) -> str:

@@ -10,6 +10,7 @@ os.environ.setdefault(
     "SECRET_KEY", "test-secret-key-that-is-long-enough-for-django-checks-0123456789"
 )
 os.environ.setdefault("CREDENTIALS_KEY", "n0rKcWpBOyxPjGlpDyb7gbzGb8sAfc3WWG0kT3m8lJk=")
+os.environ.setdefault("LEDGER_SIGNING_KEY", "Vk9WkEf0pPu0RX8yJ9vIb1MG3Pa0vE2C4GchZy9a8Vs=")
 os.environ.setdefault("HTTPS", "0")
 os.environ.setdefault("CACHE_URL", "locmemcache://")
 os.environ.setdefault("EMAIL_URL", "memorymail://")

@@ -1,5 +1,6 @@
 """Settings come from the environment and refuse bad values at start-up."""
 
+import base64
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ ROOT = Path(__file__).resolve().parent.parent
 PRODUCTION = {
     "SECRET_KEY": "x8#Lq2!vTz9@pR4$wN7^kM1&hJ6*bF3(cD5)gS0-aE2+yU8=iO4",
     "CREDENTIALS_KEY": Fernet.generate_key().decode(),
+    "LEDGER_SIGNING_KEY": base64.b64encode(os.urandom(32)).decode(),
     "ALLOWED_HOSTS": "dashboard.example.com",
     "DEBUG": "0",
     "DATABASE_URL": "sqlite:////tmp/check-deploy.sqlite3",
@@ -51,7 +53,13 @@ def test_a_missing_secret_key_is_refused_outside_debug():
 
 
 def test_demo_runs_without_secret_key_or_credentials_key():
-    env = {**PRODUCTION, "SECRET_KEY": "", "CREDENTIALS_KEY": "", "DEMO": "1"}
+    env = {
+        **PRODUCTION,
+        "SECRET_KEY": "",
+        "CREDENTIALS_KEY": "",
+        "LEDGER_SIGNING_KEY": "",
+        "DEMO": "1",
+    }
     assert load_settings(**env).returncode == 0
 
 
@@ -61,6 +69,8 @@ def test_demo_runs_without_secret_key_or_credentials_key():
         ("DEBUG", "maybe"),
         ("DEMO", "sometimes"),
         ("CREDENTIALS_KEY", "not-a-fernet-key"),
+        ("LEDGER_SIGNING_KEY", "too-short"),
+        ("LEDGER_SIGNING_KEY", ""),
         ("DATABASE_URL", "nosuchdb://x"),
         ("CLOUD_READ_TIMEOUT", "soon"),
         ("CLOUD_SHARE_CONCURRENCY", "0"),

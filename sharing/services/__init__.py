@@ -18,6 +18,16 @@ from .access_requests import (
     request_link_revoke,
     request_link_rotate,
 )
+from .chain import Problem, Verification, ledger_head, ledger_verify
+from .checkpoints import (
+    CheckpointError,
+    checkpoint_compare,
+    checkpoint_document,
+    checkpoint_read,
+    ledger_checkpoint_create,
+    ledger_checkpoint_if_due,
+    public_key_document,
+)
 from .errors import ApplicationError, ImageIsPrivate, JustificationNeeded
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
@@ -42,6 +52,17 @@ from .tokens import api_token_check, api_token_create, api_token_revoke
 from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
 __all__ = [
+    "CheckpointError",
+    "Problem",
+    "Verification",
+    "checkpoint_compare",
+    "checkpoint_document",
+    "checkpoint_read",
+    "ledger_checkpoint_create",
+    "ledger_checkpoint_if_due",
+    "ledger_head",
+    "ledger_verify",
+    "public_key_document",
     "INCOMING_ACTIONS",
     "SETTLE_AFTER",
     "ApplicationError",

@@ -18,7 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from sharing.cloud import CloudError, UnknownOutcome
-from sharing.models import AccessRequest, Channel, LedgerEntry, Outcome, Team
+from sharing.models import AccessRequest, Change, Channel, LedgerEntry, Outcome, Team
+
+from .chain import chain_entries
 
 SYSTEM_ACTOR = "system"
 NAME_LENGTH = LedgerEntry._meta.get_field("image_name").max_length or 255
@@ -75,6 +77,7 @@ def ledger_attempt(**fields) -> LedgerEntry:
     entry = _entry(**fields)
     with _committed_now():
         entry.save()
+        chain_entries(team_id=entry.team_id, entry_ids=[entry.pk], change=Change.WRITTEN)
     return entry
 
 
@@ -83,6 +86,9 @@ def ledger_attempts(*, tenants: list[str], **fields) -> dict[str, LedgerEntry]:
     entries = [_entry(tenant=tenant, **fields) for tenant in tenants]
     with _committed_now():
         created = LedgerEntry.objects.bulk_create(entries)
+        chain_entries(
+            team_id=fields["team"].pk, entry_ids=[e.pk for e in created], change=Change.WRITTEN
+        )
     return {entry.tenant: entry for entry in created}
 
 
@@ -103,6 +109,7 @@ def ledger_record(*, outcome: str = Outcome.SUCCEEDED, message: str = "", **fiel
     entry.outcome, entry.message, entry.completed_at = outcome, message, timezone.now()
     with transaction.atomic():
         entry.save()
+        chain_entries(team_id=entry.team_id, entry_ids=[entry.pk], change=Change.WRITTEN)
     return entry
 
 
@@ -116,16 +123,22 @@ def ledger_complete(
 ) -> bool:
     """Give an attempt its outcome, once; False if a settlement came first."""
     with transaction.atomic():
-        return entry.complete(
+        won = entry.complete(
             outcome, http_status=http_status, request_id=request_id, message=message
         )
+        if won:
+            chain_entries(team_id=entry.team_id, entry_ids=[entry.pk], change=Change.COMPLETED)
+        return won
 
 
 def ledger_settle(entry: LedgerEntry, outcome: str, settlement: str) -> bool:
     """Give an open entry its final outcome from later evidence, once; False if another worker
     settled it first."""
     with transaction.atomic():
-        return entry.settle(outcome, settlement)
+        won = entry.settle(outcome, settlement)
+        if won:
+            chain_entries(team_id=entry.team_id, entry_ids=[entry.pk], change=Change.SETTLED)
+        return won
 
 
 def outcome_of(error: CloudError) -> str:
