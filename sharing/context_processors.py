@@ -24,9 +24,11 @@ def navigation(request: HttpRequest) -> dict:
         context["region"] = team.region_or_default(request.GET.get("region"))
         context["is_admin"] = current.has_role(Role.ADMIN)
         context["is_member"] = current.has_role(Role.MEMBER)
-        context["pending_incoming"] = selectors.incoming_pending(
-            team=team, region=context["region"]
-        )
+        context["is_viewer"] = current.has_role(Role.VIEWER)  # not an auditor
+        if context["is_viewer"]:
+            context["pending_incoming"] = selectors.incoming_pending(
+                team=team, region=context["region"]
+            )
         if context["is_admin"]:
             context["pending_requests"] = AccessRequest.objects.filter(
                 team=team, status=RequestStatus.PENDING

@@ -33,13 +33,17 @@ class ApprovalPolicy(models.TextChoices):
 
 
 class Role(models.TextChoices):
+    """Each role can do what the ones before it can, and more. An auditor reads the history,
+    verifies and exports it, and nothing else; a viewer can do that too."""
+
+    AUDITOR = "auditor", "Auditor"
     VIEWER = "viewer", "Viewer"
     MEMBER = "member", "Member"
     ADMIN = "admin", "Admin"
 
     @property
     def rank(self) -> int:
-        return [Role.VIEWER, Role.MEMBER, Role.ADMIN].index(self)
+        return [Role.AUDITOR, Role.VIEWER, Role.MEMBER, Role.ADMIN].index(self)
 
 
 def default_time_zone() -> str:
@@ -224,6 +228,7 @@ class Action(models.TextChoices):
     CANCEL = "cancel", "Cancel request"
     EXPIRE = "expire", "Expire"
     DRIFT = "drift", "Drift found by sync"
+    EXPORT = "export", "Export history"
 
 
 class Outcome(models.TextChoices):

@@ -62,6 +62,8 @@ def home(request: AuthedRequest) -> HttpResponse:
     ) or memberships.first()
     if membership is None:
         return render(request, "sharing/no_team.html")
+    if not membership.has_role(Role.VIEWER):
+        return redirect("history", team_slug=membership.team.slug)  # auditors read the history
     return redirect("images", team_slug=membership.team.slug)
 
 
@@ -297,7 +299,7 @@ def incoming_set(
 @login_required
 @require_GET
 def history(request: AuthedRequest, team_slug: str) -> HttpResponse:
-    team = team_for(request, team_slug).team
+    team = team_for(request, team_slug, role=Role.AUDITOR).team
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
     entries = selectors.history_entries(team=team, filters=filters)
@@ -340,9 +342,12 @@ def _cell(value: object) -> object:
 @login_required
 @require_GET
 def history_csv(request: AuthedRequest, team_slug: str) -> StreamingHttpResponse:
-    team = team_for(request, team_slug).team
+    team = team_for(request, team_slug, role=Role.AUDITOR).team
     form = HistoryFilterForm(request.GET)
     filters = form.cleaned_data if form.is_valid() else {}
+    links, head = services.history_export_record(
+        team=team, actor=request.user, what="CSV", filters=filters
+    )
     rows = selectors.history_entries(team=team, filters=filters).values_list(*CSV_COLUMNS)
     writer = csv.writer(_Echo())
 
@@ -356,9 +361,12 @@ def history_csv(request: AuthedRequest, team_slug: str) -> StreamingHttpResponse
                 yield "".join(batch)
                 batch = []
         yield "".join(batch)
+        # The head it was cut at: verify_ledger tells whether the chain still holds it.
+        yield writer.writerow(["# ledger head", links, head])
 
     response = StreamingHttpResponse(stream(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{team.slug}-history.csv"'
+    response["Ledger-Head"] = f"{links} {head}"
     return response
 
 

@@ -1,7 +1,8 @@
 """Every team URL × every role × GET and POST, generated from the URLconf.
 
-The expected answer comes from the role table in docs/design.md: viewers see everything and may
-file (and cancel) access requests, members may also share, admins do the rest. Anonymous
+The expected answer comes from the role table in docs/design.md: auditors read the history and
+export it (and keep their own API tokens), viewers see everything and may file (and cancel)
+access requests, members may also share, admins do the rest. Anonymous
 visitors are sent to log in, another team's admin gets 404. Wherever a request is refused,
 nothing changed: no ledger entry, no change in the database, no call that changes the cloud.
 
@@ -19,7 +20,7 @@ from sharing.urls import team_patterns
 
 from .conftest import ACME, GLOBEX, INITECH, acme_image, make_user
 
-VIEWER, MEMBER, ADMIN = Role.VIEWER, Role.MEMBER, Role.ADMIN
+AUDITOR, VIEWER, MEMBER, ADMIN = Role.AUDITOR, Role.VIEWER, Role.MEMBER, Role.ADMIN
 
 # name → {method: least role, or None where the method is not allowed (405)}
 RULES = {
@@ -35,8 +36,8 @@ RULES = {
     "request_approve": {"GET": None, "POST": ADMIN},
     "request_reject": {"GET": None, "POST": ADMIN},
     "request_cancel": {"GET": None, "POST": VIEWER},
-    "history": {"GET": VIEWER, "POST": None},
-    "history_csv": {"GET": VIEWER, "POST": None},
+    "history": {"GET": AUDITOR, "POST": None},
+    "history_csv": {"GET": AUDITOR, "POST": None},
     "partners": {"GET": VIEWER, "POST": ADMIN},
     "partner_delete": {"GET": None, "POST": ADMIN},
     "team_settings": {"GET": ADMIN, "POST": ADMIN},
@@ -44,8 +45,8 @@ RULES = {
     "link_revoke": {"GET": None, "POST": ADMIN},
     "link_images": {"GET": None, "POST": ADMIN},
     # Everyone manages their own API tokens; a token never acts beyond its user's role.
-    "api_tokens": {"GET": VIEWER, "POST": VIEWER},
-    "api_token_revoke": {"GET": None, "POST": VIEWER},
+    "api_tokens": {"GET": AUDITOR, "POST": AUDITOR},
+    "api_token_revoke": {"GET": None, "POST": AUDITOR},
 }
 
 # What a POST carries: data that succeeds where the role is allowed, so a refusal is a refusal.
@@ -65,8 +66,8 @@ POSTS = {
     "api_tokens": {"name": "matrix"},
 }
 
-RANKS = {VIEWER: 1, MEMBER: 2, ADMIN: 3}
-WHO = ["anonymous", "viewer", "member", "admin", "outsider"]
+RANKS = {AUDITOR: 0, VIEWER: 1, MEMBER: 2, ADMIN: 3}
+WHO = ["anonymous", "auditor", "viewer", "member", "admin", "outsider"]
 MUTATING_ROUTES = [
     "image_create", "image_patch", "image_delete", "image_upload",
     "member_create", "member_update", "member_delete",
@@ -108,7 +109,9 @@ def world(cloud, team, other_team, alice, bob, carol, dave):
         "decision": "accept",
         "pk": open_request.pk,
     }
-    users = {"viewer": carol, "member": bob, "admin": alice, "outsider": dave}
+    audrey = make_user("audrey")
+    team.memberships.create(user=audrey, role=AUDITOR)
+    users = {"auditor": audrey, "viewer": carol, "member": bob, "admin": alice, "outsider": dave}
     # Each person's own token, to revoke; the outsider's is for another team.
     tokens = {
         who: services.api_token_create(

@@ -290,6 +290,7 @@ README_PRODUCTION = {
     "CACHE_URL": "dbcache://sharing_cache",
     "EMAIL_URL": "smtp+tls://dashboard:secret@smtp.example.com:587",
     "CREDENTIALS_KEY": "n0rKcWpBOyxPjGlpDyb7gbzGb8sAfc3WWG0kT3m8lJk=",
+    "LEDGER_SIGNING_KEY": "Vk9WkEf0pPu0RX8yJ9vIb1MG3Pa0vE2C4GchZy9a8Vs=",
     "HTTPS": "1",
 }
 

@@ -65,6 +65,8 @@ PAGE = 50
 
 def urls() -> tuple[list, str, str]:
     """The API's URL patterns, with a problem instead of django-ninja's plain-text 405."""
+    from . import ledger  # noqa: F401  (its endpoints join `api`)
+
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
@@ -490,13 +492,19 @@ def history(
     filters: Query[s.HistoryFilters],
     cursor: int | None = None,
 ):
-    found_team = membership_for(request, team).team
+    membership = membership_for(request, team, Role.AUDITOR)
     form = HistoryFilterForm(filters.dict(exclude_none=True))
     if not form.is_valid():
         return _form_errors(form, {})
+    found_team = membership.team
+    with services.channel(Channel.API):
+        links, head = services.history_export_record(
+            team=found_team, actor=membership.user, what="API history", filters=form.cleaned_data
+        )
     entries = selectors.history_entries(team=found_team, filters=form.cleaned_data)
     page, next_before = selectors.history_page(entries, before=cursor)
-    return {"results": [_entry_out(entry) for entry in page], "next": next_before}
+    results = [_entry_out(entry) for entry in page]
+    return {"results": results, "next": next_before, "head": {"links": links, "hash": head}}
 
 
 def _entry_out(entry) -> dict:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_POST
 from sharing import services
 from sharing.access import team_for
 from sharing.forms import ApiTokenForm
-from sharing.models import ApiToken
+from sharing.models import ApiToken, Role
 
 
 @login_required
@@ -19,7 +19,7 @@ from sharing.models import ApiToken
 def tokens(request: HttpRequest, team_slug: str) -> HttpResponse:
     """The list and the form. A new token is shown in the answer to the POST, once: it is not
     kept anywhere it could be shown again (not even in a message cookie)."""
-    membership = team_for(request, team_slug)
+    membership = team_for(request, team_slug, role=Role.AUDITOR)
     team = membership.team
     form = ApiTokenForm(request.POST or None)
     secret = ""
@@ -37,7 +37,7 @@ def tokens(request: HttpRequest, team_slug: str) -> HttpResponse:
 @login_required
 @require_POST
 def token_revoke(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
-    membership = team_for(request, team_slug)
+    membership = team_for(request, team_slug, role=Role.AUDITOR)
     team = membership.team
     token = get_object_or_404(ApiToken, pk=pk, team=team, user_id=membership.user_id)
     services.api_token_revoke(token=token)

@@ -147,9 +147,18 @@ class EntryOut(Schema):
     settlement: str
 
 
+class HeadOut(Schema):
+    links: int = Field(description="the number of links in the team's chain")
+    hash: str = Field(description="the hash of the newest link")
+
+
 class HistoryPage(Schema):
     results: list[EntryOut]
     next: int | None = Field(description="pass as `cursor` for the next page; null at the end")
+    head: HeadOut = Field(
+        description="the head of the ledger's chain this page was cut at; each read of the "
+        "history is recorded in the ledger as an export"
+    )
 
 
 class HistoryFilters(Schema):

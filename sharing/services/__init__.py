@@ -29,6 +29,7 @@ from .checkpoints import (
     public_key_document,
 )
 from .errors import ApplicationError, ImageIsPrivate, JustificationNeeded
+from .history import history_export_record
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
 from .policy import (
@@ -58,6 +59,7 @@ __all__ = [
     "checkpoint_compare",
     "checkpoint_document",
     "checkpoint_read",
+    "history_export_record",
     "ledger_checkpoint_create",
     "ledger_checkpoint_if_due",
     "ledger_head",

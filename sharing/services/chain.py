@@ -212,4 +212,11 @@ def _links_by_entry(team: Team) -> Iterator[tuple[int, int, str]]:
     return rows.iterator(chunk_size=BATCH)
 
 
-__all__ = ["Change", "Problem", "Verification", "chain_entries", "ledger_head", "ledger_verify"]
+__all__ = [
+    "Change",
+    "Problem",
+    "Verification",
+    "chain_entries",
+    "ledger_head",
+    "ledger_verify",
+]
