@@ -7,7 +7,8 @@ PYTHON ?= $(firstword $(shell command -v python3.12 2>/dev/null) \
 	$(lastword $(sort $(wildcard $(PYENV_ROOT)/versions/3.12*/bin/python3.12))))
 VENV := .venv
 BIN := $(VENV)/bin
-DEMO_ENV := DEMO=1 DEBUG=1
+# The demo's ledger signing key is made once and kept in var/ (see README, "Verifying the ledger").
+DEMO_ENV := DEMO=1 DEBUG=1 LEDGER_SIGNING_KEY=$$(cat var/ledger-signing-key)
 
 .PHONY: demo test lint format clean check-python
 
@@ -29,12 +30,16 @@ $(VENV)/.installed-dev: requirements.txt requirements-dev.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements-dev.txt
 	touch $(VENV)/.installed $@
 
-demo: $(VENV)/.installed
+var/ledger-signing-key: | $(BIN)/python
+	mkdir -p var
+	(umask 077; $(BIN)/python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())" > $@)
+
+demo: $(VENV)/.installed var/ledger-signing-key
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Dashboard: http://127.0.0.1:8000/"
-	@echo "  Log in as alice (admin), bob (member) or carol (viewer) of Acme, the image owner,"
+	@echo "  Log in as alice (admin), bob (member), carol (viewer) or audrey (auditor) of Acme, the image owner,"
 	@echo "  or as gina (admin) of Globex, which receives Acme's images; password: $${DEMO_PASSWORD:-demo-password}"
 	@echo
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000

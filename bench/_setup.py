@@ -27,6 +27,7 @@ if str(ROOT) not in sys.path:
 ENV_DEFAULTS = {
     "SECRET_KEY": "bench-secret-key-that-is-long-enough-for-django-checks-0123456789",
     "CREDENTIALS_KEY": "n0rKcWpBOyxPjGlpDyb7gbzGb8sAfc3WWG0kT3m8lJk=",
+    "LEDGER_SIGNING_KEY": "Vk9WkEf0pPu0RX8yJ9vIb1MG3Pa0vE2C4GchZy9a8Vs=",
     "HTTPS": "0",
     "CACHE_URL": "locmemcache://",
     "EMAIL_URL": "memorymail://",

@@ -20,6 +20,9 @@ OPERATIONS = {
     ("post", "/api/v1/teams/{team}/requests/{request_id}/approve/"),
     ("post", "/api/v1/teams/{team}/requests/{request_id}/reject/"),
     ("get", "/api/v1/teams/{team}/history/"),
+    ("get", "/api/v1/teams/{team}/history/verify"),
+    ("post", "/api/v1/teams/{team}/history/checkpoint"),
+    ("get", "/api/v1/ledger-key"),
 }
 
 

@@ -133,6 +133,7 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
         ("acme", "alice", "admin"),
         ("acme", "bob", "member"),
         ("acme", "carol", "viewer"),
+        ("acme", "audrey", "auditor"),
         ("globex", "gina", "admin"),
     }
     login = RequestFactory().post("/accounts/login/")  # django-axes needs the request

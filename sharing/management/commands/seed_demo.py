@@ -12,7 +12,10 @@ from sharing.models import AuthKind, Membership, Partner, Role, Team, TenantForm
 DEMO_TEAMS = [
     (
         "acme", "Acme", "100001", "acme-admin",
-        [("alice", Role.ADMIN), ("bob", Role.MEMBER), ("carol", Role.VIEWER)],
+        [
+            ("alice", Role.ADMIN), ("bob", Role.MEMBER), ("carol", Role.VIEWER),
+            ("audrey", Role.AUDITOR),
+        ],
         [
             ("100002", "Globex", "Hosting partner; shares its CRM appliance with us."),
             ("100003", "Initech", "Customer since 2024."),
@@ -30,8 +33,8 @@ DEMO_USERS = [user for team in DEMO_TEAMS for user in team[4]]
 
 class Command(BaseCommand):
     help = (
-        "Fill the built-in cloud and create teams acme (alice, bob, carol) and globex (gina), "
-        "DEMO only."
+        "Fill the built-in cloud and create teams acme (alice, bob, carol, audrey) and globex "
+        "(gina), DEMO only."
     )
 
     def handle(self, *args, **options):
@@ -60,7 +63,8 @@ class Command(BaseCommand):
             services.team_reconcile(team=team)
         self.stdout.write(
             self.style.SUCCESS(
-                "Demo ready: team acme with alice (admin), bob (member), carol (viewer); "
+                "Demo ready: team acme with alice (admin), bob (member), carol (viewer), "
+                "audrey (auditor); "
                 "team globex with gina (admin)."
             )
         )
