@@ -193,6 +193,8 @@ class Share(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker sends the reminder e-mail: one worker sends it (services/upkeep.py).
+    reminder_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     access_request = models.ForeignKey(
         "AccessRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
