@@ -36,7 +36,8 @@ def shares_expire(*, team: Team, now: datetime | None = None) -> tuple[int, int]
                 region=share.region,
                 image_id=share.image_id,
                 tenant=share.tenant,
-                note=f"The share ended on {timezone.localtime(share.expires_at):%Y-%m-%d}.",
+                # The day that was picked: the team's, like the share's end itself.
+                note=f"The share ended on {timezone.localdate(share.expires_at, team.zone)}.",
                 action=Action.EXPIRE,
             )
         except NotFound:
