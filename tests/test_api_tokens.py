@@ -205,3 +205,12 @@ def test_a_token_needs_no_csrf_token(alice, team, cloud):
         "/api/v1/teams/acme/requests/", {"image_id": "x"}, content_type="application/json"
     )
     assert response.status_code == 400  # validated, not refused for CSRF
+
+
+def test_a_token_may_last_to_the_calendars_end_for_a_team_west_of_utc(client, alice, team):
+    team.time_zone = "America/Los_Angeles"
+    team.save()
+    client.force_login(alice)
+    response = client.post("/t/acme/settings/tokens/", {"name": "ci", "expires_at": "9999-12-31"})
+    assert response.status_code == 200 and response.context["secret"]
+    assert ApiToken.objects.get().expires_at.year == 9999

@@ -239,3 +239,24 @@ def test_the_chart_counts_each_entry_on_its_day_in_the_teams_time_zone(
         (DAY, 2),
         (DAY + timedelta(days=1), 1),
     ]
+
+
+def test_the_last_day_of_the_calendar_is_a_filter_like_any_other_west_of_utc(client, alice, team):
+    team.time_zone = "America/Los_Angeles"  # its 9999-12-31 ends past what a datetime holds
+    team.save()
+    record(team, alice)
+    client.force_login(alice)
+    assert len(client.get("/t/acme/history/?until=9999-12-31").context["entries"]) == 1
+    assert client.get("/t/acme/history/?since=9999-12-31").context["entries"] == []
+
+
+def test_a_day_the_clocks_go_back_has_all_its_25_hours(client, alice, team):
+    team.time_zone = "America/Los_Angeles"  # 1 Nov 2026: 01:00 to 02:00 happens twice
+    team.save()
+    late = datetime.combine(date(2026, 11, 1), time(23, 30), ZoneInfo(team.time_zone))
+    entry = ledger_attempt(team=team, actor=alice, action=Action.SHARE, tenant=GLOBEX)
+    entry.created_at = late
+    entry.save()
+    client.force_login(alice)
+    entries = client.get("/t/acme/history/?since=2026-11-01&until=2026-11-01").context["entries"]
+    assert [e.tenant for e in entries] == [GLOBEX]
