@@ -1,13 +1,12 @@
 """Validation and normalisation of what people type. Forms never call services or the cloud."""
 
 import re
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import date, datetime, timedelta
 from typing import Any, cast
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from django import forms
 from django.conf import settings
-from django.utils import timezone
 
 from sharing.cloud.tenants import validate_tenant_id
 from sharing.models import Action, Channel, Outcome, Partner, Team
@@ -43,11 +42,6 @@ def split_tenants(raw: str, team: Team) -> list[str]:
     if errors:
         raise forms.ValidationError(errors)
     return list(seen)
-
-
-def end_of_day(day: date, zone: tzinfo | None = None) -> datetime:
-    """The last instant of `day` in `zone` (the server's time zone by default)."""
-    return datetime.combine(day, time.max, tzinfo=zone or timezone.get_default_timezone())
 
 
 class DateInput(forms.DateInput):
@@ -215,13 +209,13 @@ def clean_share_until(day: date | None, team: Team) -> datetime | None:
     (docs/design.md, "Share until"), whatever the time zone of the browser that picked it."""
     if day is None:
         return None
-    today = timezone.localdate(timezone=team.zone)
+    today = team.today()
     if day < today:
         raise forms.ValidationError("The end date is in the past.")
     if (day - today).days > team.max_share_days:
         last = today + timedelta(days=team.max_share_days)
         raise forms.ValidationError(f"At most {team.max_share_days} days from today ({last}).")
-    return end_of_day(day, team.zone)
+    return team.day_range(day)[1]
 
 
 class AccessRequestForm(forms.Form):
@@ -406,11 +400,17 @@ class ApiTokenForm(forms.Form):
         label="Expires",
         required=False,
         widget=DateInput,
-        help_text="It stops working at the end of this day.",
     )
 
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.team = team
+        last_day = self.fields["expires_at"]
+        last_day.help_text = f"It stops working at the end of this day ({team.time_zone})."
+
     def clean_expires_at(self) -> datetime | None:
+        """A token belongs to one team, so its last day is the team's, like a share's."""
         day = self.cleaned_data.get("expires_at")
-        if day is not None and day <= timezone.localdate():
+        if day is not None and day <= self.team.today():
             raise forms.ValidationError("Pick a day after today.")
-        return end_of_day(day) if day else None
+        return self.team.day_range(day)[1] if day else None

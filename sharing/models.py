@@ -1,3 +1,4 @@
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -133,6 +134,25 @@ class Team(models.Model):
         except (ZoneInfoNotFoundError, ValueError):
             return ZoneInfo(settings.TIME_ZONE)
 
+    def day_range(self, day: date) -> tuple[datetime, datetime]:
+        """The first and the last instant of `day` in the team's time zone, in UTC.
+
+        Every day a person picks or reads (a share's end, a token's, the history's From and
+        Until, the day an expiry names) is the team's day: docs/design.md, "Days are the
+        team's". The end is the instant before the next day starts, found in UTC, so a day of
+        23 or 25 hours, or one whose midnight a clock change skips, is whole. Near the ends of
+        the calendar the range stops at what a datetime holds.
+        """
+        start = _utc(datetime.combine(day, time.min, tzinfo=self.zone))
+        if day == date.max:  # no next day to start
+            return start, _utc(datetime.combine(day, time.max, tzinfo=self.zone))
+        next_start = _utc(datetime.combine(day + timedelta(days=1), time.min, tzinfo=self.zone))
+        return start, next_start - timedelta(microseconds=1)
+
+    def today(self) -> date:
+        """Today in the team's time zone."""
+        return timezone.localdate(timezone=self.zone)
+
     def catalog_region(self, region: str | None) -> str | None:
         """The catalog's spelling of `region`, matched case-insensitively; None if absent."""
         wanted = (region or "").strip().casefold()
@@ -154,6 +174,15 @@ class Team(models.Model):
                     {"default_region": f"Not one of the team's regions ({regions})."}
                 )
             self.default_region = found
+
+
+def _utc(moment: datetime) -> datetime:
+    """`moment` in UTC; the first or last instant a datetime holds past either end."""
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        edge = datetime.max if moment.year == datetime.max.year else datetime.min
+        return edge.replace(tzinfo=UTC)
 
 
 class Membership(models.Model):
@@ -197,6 +226,8 @@ class Share(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     revoked_at = models.DateTimeField(null=True, blank=True)
     reminded_at = models.DateTimeField(null=True, blank=True)
+    # Set while a worker sends the reminder e-mail: one worker sends it (services/upkeep.py).
+    reminder_claimed_at = models.DateTimeField(null=True, blank=True, editable=False)
     access_request = models.ForeignKey(
         "AccessRequest", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

@@ -44,9 +44,11 @@ def single_line(text: str, limit: int = SUBJECT_MAX) -> str:
     return cleaned if len(cleaned) <= limit else cleaned[: limit - 1] + "…"
 
 
-def _send(template: str, recipients: list[str], context: dict) -> None:
+def _send(template: str, recipients: list[str], context: dict) -> bool:
+    """Build and send one e-mail; False if delivery failed (it is logged), True otherwise,
+    also when there is nobody to send it to."""
     if not recipients:
-        return
+        return True
     subject = single_line(render_to_string(f"email/{template}_subject.txt", context))
     text = render_to_string(f"email/{template}.txt", context)
     html = render_to_string(f"email/{template}.html", context)
@@ -55,8 +57,10 @@ def _send(template: str, recipients: list[str], context: dict) -> None:
     message.attach_alternative(html, "text/html")
     try:
         message.send()
-    except OSError:
+    except OSError:  # smtplib's errors are OSErrors too
         log.exception("Could not send the %s e-mail to %s", template, recipients)
+        return False
+    return True
 
 
 def _request_context(access_request: AccessRequest) -> dict:
@@ -87,13 +91,14 @@ def share_failed(access_request: AccessRequest) -> None:
     _send("share_failed", admin_emails(access_request.team), _request_context(access_request))
 
 
-def expiry_reminder(team: Team, shares: list[Share]) -> None:
+def expiry_reminder(team: Team, shares: list[Share]) -> bool:
+    """False if it could not be sent: the caller tries again on its next run."""
     context = {
         "team": team,
         "shares": shares,
         "history_url": absolute(reverse("history", args=[team.slug])),
     }
-    _send("expiry_reminder", admin_emails(team), context)
+    return _send("expiry_reminder", admin_emails(team), context)
 
 
 def outside_confirmation(access_request: AccessRequest) -> None:

@@ -3,13 +3,12 @@
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import cast
 
 from django.core.cache import cache
 from django.db.models import Count, Q, QuerySet
 from django.db.models.functions import TruncDate
-from django.utils import timezone
 
 from sharing.cloud import (
     MEMBER_STATUSES,
@@ -348,15 +347,12 @@ def history_entries(*, team: Team, filters: dict) -> QuerySet[LedgerEntry]:
         entries = entries.filter(outcome__isnull=True)
     elif filters.get("outcome"):
         entries = entries.filter(outcome=filters["outcome"])
+    # From and Until are the team's days, whoever reads them and wherever the server is.
     if filters.get("since"):
-        entries = entries.filter(created_at__gte=_start_of(filters["since"]))
-    if filters.get("until") and filters["until"] < date.max:  # the last day has no next day
-        entries = entries.filter(created_at__lt=_start_of(filters["until"] + timedelta(days=1)))
+        entries = entries.filter(created_at__gte=team.day_range(filters["since"])[0])
+    if filters.get("until"):
+        entries = entries.filter(created_at__lte=team.day_range(filters["until"])[1])
     return entries.order_by("-created_at", "-id")
-
-
-def _start_of(day: date) -> datetime:
-    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def history_page(
@@ -409,8 +405,8 @@ def activity_chart(*, team: Team) -> dict:
     Counting 90 days of a busy team's ledger costs far more than a page of it (bench/), so the
     history page shows a chart up to five minutes old.
     """
-    today = timezone.localdate()
-    key = f"activity-chart:{team.pk}:{today.isoformat()}"
+    today = team.today()  # the bars are the team's days, like the history's filters
+    key = f"activity-chart:{team.pk}:{team.time_zone}:{today.isoformat()}"
     chart = cache.get_or_set(key, lambda: _activity_chart(team, today), CHART_CACHE_SECONDS)
     return cast(dict, chart)
 
@@ -421,11 +417,11 @@ def _activity_chart(team: Team, today: date) -> dict:
     rows = (
         LedgerEntry.objects.filter(
             team=team,
-            created_at__gte=_start_of(start),
+            created_at__gte=team.day_range(start)[0],
             outcome=Outcome.SUCCEEDED,
             action__in=[Action.SHARE, Action.REVOKE, Action.EXPIRE],
         )
-        .annotate(day=TruncDate("created_at"))
+        .annotate(day=TruncDate("created_at", tzinfo=team.zone))
         .values("day")
         .annotate(
             shares=Count("id", filter=Q(action=Action.SHARE)),

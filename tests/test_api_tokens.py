@@ -2,7 +2,8 @@
 shown once, revocable; expired, revoked and unknown tokens get 401; each token is throttled."""
 
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core.management import CommandError, call_command
@@ -48,6 +49,39 @@ def test_a_token_with_an_end_date_stops_working_after_it(client, alice, team, cl
     assert response.status_code == 401
     assert response["Content-Type"] == "application/problem+json"
     assert response["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("zone", ["America/Los_Angeles", "Asia/Tokyo"])
+def test_a_token_works_to_the_end_of_its_last_day_in_the_teams_time_zone(
+    client, alice, team, cloud, monkeypatch, zone
+):
+    team.time_zone = zone
+    team.save()
+    client.force_login(alice)
+    day = team.today() + timedelta(days=10)
+    response = client.post("/t/acme/settings/tokens/", {"name": "ci", "expires_at": day})
+    api = ApiClient(response.context["secret"])
+    assert f"until {day.day} {day:%b %Y}</time>" in response.text  # the day picked, as listed
+    last_minute = datetime.combine(day, time(23, 59), ZoneInfo(zone))
+
+    monkeypatch.setattr(timezone, "now", lambda: last_minute)
+    assert api.get(IMAGES).status_code == 200
+    monkeypatch.setattr(timezone, "now", lambda: last_minute + timedelta(minutes=2))
+    assert api.get(IMAGES).status_code == 401
+
+
+def test_the_last_day_of_a_token_is_after_today_in_the_teams_time_zone(
+    client, alice, team, monkeypatch
+):
+    team.time_zone = "Asia/Tokyo"
+    team.save()
+    # 20:00 UTC is already the next day in Tokyo: that day is today there, so it is refused.
+    evening = datetime.combine(timezone.localdate(), time(20), ZoneInfo("UTC"))
+    monkeypatch.setattr(timezone, "now", lambda: evening)
+    client.force_login(alice)
+    tomorrow_here = evening.date() + timedelta(days=1)
+    response = client.post("/t/acme/settings/tokens/", {"name": "ci", "expires_at": tomorrow_here})
+    assert response.context["form"].errors["expires_at"] == ["Pick a day after today."]
 
 
 def test_an_end_date_in_the_past_is_refused(client, alice):
@@ -171,3 +205,12 @@ def test_a_token_needs_no_csrf_token(alice, team, cloud):
         "/api/v1/teams/acme/requests/", {"image_id": "x"}, content_type="application/json"
     )
     assert response.status_code == 400  # validated, not refused for CSRF
+
+
+def test_a_token_may_last_to_the_calendars_end_for_a_team_west_of_utc(client, alice, team):
+    team.time_zone = "America/Los_Angeles"
+    team.save()
+    client.force_login(alice)
+    response = client.post("/t/acme/settings/tokens/", {"name": "ci", "expires_at": "9999-12-31"})
+    assert response.status_code == 200 and response.context["secret"]
+    assert ApiToken.objects.get().expires_at.year == 9999

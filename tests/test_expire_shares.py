@@ -1,13 +1,15 @@
 """Time limits: shares end by themselves, stale requests expire, admins are reminded."""
 
 import io
-from datetime import timedelta
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.core import mail
 from django.core.management import call_command
 from django.utils import timezone
 
+from sharing import services
 from sharing.models import AccessRequest, Action, LedgerEntry, Outcome, RequestStatus, Share
 from sharing.tasks import enforce_time_limits, schedule_next
 
@@ -112,3 +114,33 @@ def test_the_periodic_task_is_scheduled_once_on_the_database_backend(db, setting
 
 def test_the_immediate_backend_does_not_loop(db):
     assert schedule_next() is False
+
+
+# A share "until" a day ends at the end of that day in the team's time zone, and the expiry's
+# ledger note names that day, whatever the server's zone (the tests' is UTC; an east team's
+# day ends before UTC's, so its note shows the fault only from a server further east).
+
+
+@pytest.mark.parametrize(
+    ("zone", "server_zone"),
+    [
+        ("America/Los_Angeles", "UTC"),
+        ("Pacific/Auckland", "UTC"),
+        ("Asia/Tokyo", "Pacific/Kiritimati"),
+    ],
+)
+def test_a_share_ends_at_the_end_of_its_day_in_the_teams_zone_and_the_note_names_it(
+    client, cloud, image_id, team, settings, zone, server_zone
+):
+    settings.TIME_ZONE = server_zone
+    team.time_zone = zone
+    team.save()
+    day = team.today() + timedelta(days=7)
+    client.post(f"/t/acme/images/{image_id}/share/", {"members": GLOBEX, "expires_at": day})
+    last_minute = datetime.combine(day, time(23, 59), ZoneInfo(zone))
+
+    assert services.shares_expire(team=team, now=last_minute) == (0, 0)
+    assert services.shares_expire(team=team, now=last_minute + timedelta(minutes=2)) == (1, 0)
+    assert cloud.member_status(image_id, GLOBEX) is None
+    entry = LedgerEntry.objects.get(action=Action.EXPIRE)
+    assert entry.note == f"The share ended on {day:%Y-%m-%d}."

@@ -1,12 +1,15 @@
 import csv
 import io
-from datetime import timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
+import pytest
 from django.utils import timezone
 
 from sharing.models import Action, Outcome
 from sharing.services import ledger_attempt
 
+from .api import ApiClient, token_for
 from .conftest import GLOBEX, INITECH
 
 
@@ -162,3 +165,99 @@ def test_the_chart_tops_the_first_page_only(client, alice, team):
     deeper = client.get(f"/t/acme/history/?before={first.context['next_before']}")
     assert deeper.context["chart"] is None
     assert "<svg" not in deeper.text
+
+
+# Days are the team's: a team west of the server (UTC in the tests) and one east of it, with
+# entries ten minutes either side of the day's midnights there.
+
+DAY = date(2026, 12, 10)
+
+
+def near_midnights(team, actor, zone: str) -> None:
+    """Entries 23:50 the day before, 00:10 and 23:50 on DAY, and 00:10 the day after, in
+    `zone`; each entry's tenant says which."""
+    local = ZoneInfo(zone)
+    moments = {
+        "before": datetime.combine(DAY - timedelta(days=1), time(23, 50), local),
+        "early": datetime.combine(DAY, time(0, 10), local),
+        "late": datetime.combine(DAY, time(23, 50), local),
+        "after": datetime.combine(DAY + timedelta(days=1), time(0, 10), local),
+    }
+    for tenant, moment in moments.items():
+        entry = ledger_attempt(team=team, actor=actor, action=Action.SHARE, tenant=tenant)
+        entry.created_at = moment
+        entry.save()  # still an attempt: it may change until it has an outcome
+        entry.complete(Outcome.SUCCEEDED, http_status=200)
+
+
+@pytest.fixture(params=["America/Los_Angeles", "Pacific/Auckland"])
+def zoned_team(request, team, alice):
+    team.time_zone = request.param
+    team.save()
+    near_midnights(team, alice, request.param)
+    return team
+
+
+def test_from_and_until_are_whole_days_in_the_teams_time_zone(client, alice, zoned_team):
+    client.force_login(alice)
+
+    def tenants(query: str) -> set[str]:
+        return {e.tenant for e in client.get(f"/t/acme/history/?{query}").context["entries"]}
+
+    assert tenants(f"since={DAY}&until={DAY}") == {"early", "late"}
+    assert tenants(f"until={DAY}") == {"before", "early", "late"}
+    assert tenants(f"since={DAY + timedelta(days=1)}") == {"after"}
+    page = client.get("/t/acme/history/").text
+    assert f"days in the team's time zone, {zoned_team.time_zone}" in page
+
+
+def test_the_csv_export_takes_the_same_days(client, alice, zoned_team):
+    client.force_login(alice)
+    response = client.get(f"/t/acme/history.csv?since={DAY}&until={DAY}")
+    rows = csv.DictReader(io.StringIO(b"".join(response.streaming_content).decode()))
+    assert {row["tenant"] for row in rows} == {"early", "late"}
+
+
+def test_the_apis_since_and_until_take_the_same_days(alice, zoned_team):
+    api = ApiClient(token_for(alice, zoned_team))
+    response = api.get(f"/api/v1/teams/acme/history/?since={DAY}&until={DAY}")
+    assert {row["tenant"] for row in response.json()["results"]} == {"early", "late"}
+
+
+def test_the_chart_counts_each_entry_on_its_day_in_the_teams_time_zone(
+    client, alice, team, monkeypatch
+):
+    team.time_zone = "Pacific/Auckland"
+    team.save()
+    near_midnights(team, alice, team.time_zone)
+    # Noon on the day after DAY in Auckland: the last bar is that day, the one before it DAY.
+    noon = datetime.combine(DAY + timedelta(days=1), time(12), ZoneInfo(team.time_zone))
+    monkeypatch.setattr(timezone, "now", lambda: noon)
+    client.force_login(alice)
+    bars = client.get("/t/acme/history/").context["chart"]["bars"]
+    assert [(bar.day, bar.shares) for bar in bars[-3:]] == [
+        (DAY - timedelta(days=1), 1),
+        (DAY, 2),
+        (DAY + timedelta(days=1), 1),
+    ]
+
+
+def test_the_last_day_of_the_calendar_is_a_filter_like_any_other_west_of_utc(client, alice, team):
+    team.time_zone = "America/Los_Angeles"  # its 9999-12-31 ends past what a datetime holds
+    team.save()
+    record(team, alice)
+    client.force_login(alice)
+    assert len(client.get("/t/acme/history/?until=9999-12-31").context["entries"]) == 1
+    assert client.get("/t/acme/history/?since=9999-12-31").context["entries"] == []
+
+
+def test_a_day_the_clocks_go_back_has_all_its_25_hours(client, alice, team):
+    team.time_zone = "America/Los_Angeles"  # 1 Nov 2026: 01:00 to 02:00 happens twice
+    team.save()
+    late = datetime.combine(date(2026, 11, 1), time(23, 30), ZoneInfo(team.time_zone))
+    entry = ledger_attempt(team=team, actor=alice, action=Action.SHARE, tenant=GLOBEX)
+    entry.created_at = late
+    entry.save()
+    client.force_login(alice)
+    entries = client.get("/t/acme/history/?since=2026-11-01&until=2026-11-01").context["entries"]
+    assert [e.tenant for e in entries] == [GLOBEX]

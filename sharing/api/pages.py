@@ -21,14 +21,14 @@ def tokens(request: HttpRequest, team_slug: str) -> HttpResponse:
     kept anywhere it could be shown again (not even in a message cookie)."""
     membership = team_for(request, team_slug, role=Role.AUDITOR)
     team = membership.team
-    form = ApiTokenForm(request.POST or None)
+    form = ApiTokenForm(request.POST or None, team=team)
     secret = ""
     if request.method == "POST" and form.is_valid():
         _, secret = services.api_token_create(
             user=membership.user, team=team, name=form.cleaned_data["name"],
             expires_at=form.cleaned_data["expires_at"],
         )  # fmt: skip
-        form = ApiTokenForm()
+        form = ApiTokenForm(team=team)
     listed = ApiToken.objects.filter(user_id=membership.user_id, team=team)
     context = {"form": form, "tokens": listed, "secret": secret}
     return render(request, "sharing/tokens.html", context)

@@ -4,6 +4,7 @@ the cloud (`settling` gives open outcomes their final one, then `sync` follows t
 from collections import Counter
 from datetime import datetime, timedelta
 
+from django.db.models import Q
 from django.utils import timezone
 
 from sharing import notifications
@@ -14,6 +15,10 @@ from .access_requests import access_requests_expire
 from .settling import SETTLE_AFTER, attempts_settle
 from .shares import share_revoke
 from .sync import shares_sync
+
+# How long a worker may take to send a reminder before another may send it instead: far
+# longer than an SMTP exchange, far shorter than the hourly run (docs/design.md, "Reminders").
+REMINDER_CLAIM_EXPIRES = timedelta(minutes=15)
 
 
 def shares_expire(*, team: Team, now: datetime | None = None) -> tuple[int, int]:
@@ -31,7 +36,8 @@ def shares_expire(*, team: Team, now: datetime | None = None) -> tuple[int, int]
                 region=share.region,
                 image_id=share.image_id,
                 tenant=share.tenant,
-                note=f"The share ended on {timezone.localtime(share.expires_at):%Y-%m-%d}.",
+                # The day that was picked: the team's, like the share's end itself.
+                note=f"The share ended on {timezone.localdate(share.expires_at, team.zone)}.",
                 action=Action.EXPIRE,
             )
         except NotFound:
@@ -44,20 +50,42 @@ def shares_expire(*, team: Team, now: datetime | None = None) -> tuple[int, int]
 
 
 def shares_remind(*, team: Team, now: datetime | None = None) -> int:
-    """Tell the admins, once, about shares that end within the team's reminder window."""
+    """Tell the admins, once, about shares that end within the team's reminder window.
+
+    Each share is claimed with a conditional UPDATE before the e-mail is sent, so two workers
+    never both announce it, and marked reminded only once the e-mail went out; a failed send
+    releases the claim for the next run. A claim older than `REMINDER_CLAIM_EXPIRES` (its
+    worker died) is taken over. Returns how many shares the sent e-mail named.
+    """
     now = now or timezone.now()
-    soon = Share.objects.filter(
+    claimed = _reminders_claim(team=team, now=now)
+    if not claimed:
+        return 0
+    mine = Share.objects.filter(pk__in=[s.pk for s in claimed], reminder_claimed_at=now)
+    if notifications.expiry_reminder(team, claimed):
+        mine.update(reminded_at=now, reminder_claimed_at=None)
+        return len(claimed)
+    mine.update(reminder_claimed_at=None)
+    return 0
+
+
+def _reminders_claim(*, team: Team, now: datetime) -> list[Share]:
+    """The shares due a reminder that this run claimed, soonest end first."""
+    free = Q(reminder_claimed_at=None) | Q(reminder_claimed_at__lt=now - REMINDER_CLAIM_EXPIRES)
+    due = Share.objects.filter(
+        free,
         team=team,
         revoked_at=None,
         reminded_at=None,
         expires_at__gt=now,
         expires_at__lte=now + timedelta(days=team.reminder_days),
-    ).order_by("expires_at")
-    shares = list(soon)
-    if shares:
-        notifications.expiry_reminder(team, shares)
-        Share.objects.filter(pk__in=[s.pk for s in shares]).update(reminded_at=now)
-    return len(shares)
+    )
+    claimed = []
+    for share in due.order_by("expires_at"):
+        # Another worker may have claimed it since the read: only one UPDATE finds it free.
+        if due.filter(pk=share.pk).update(reminder_claimed_at=now):
+            claimed.append(share)
+    return claimed
 
 
 def team_time_limits(*, team: Team, now: datetime | None = None) -> str:
