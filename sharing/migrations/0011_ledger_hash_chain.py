@@ -66,7 +66,7 @@ def drop_links_trigger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0009_team_time_zone_and_last_sync'),
+        ('sharing', '0010_reminder_claim'),
     ]
 
     operations = [
