@@ -113,6 +113,11 @@ def _form_errors(form: Form, names: dict[str, str]) -> HttpResponse:
     response={200: s.ImagesPage, **s.CLOUD_PROBLEMS},
     tags=["images"],
     summary="The team's own images, with their member counts",
+    description=(
+        "One page of the cloud's list; pass `next` as `cursor` for the following one. When the "
+        "cloud does not answer, a 503 problem (502 when it refused) with the upstream "
+        "`request_id`, never the images the dashboard's records name in their place."
+    ),
 )
 def images(request: HttpRequest, team: str, region: str | None = None, cursor: str | None = None):
     found_team = member(request, team).team
@@ -139,12 +144,21 @@ def images(request: HttpRequest, team: str, region: str | None = None, cursor: s
     response={200: s.MembersOut, **s.CLOUD_PROBLEMS},
     tags=["images"],
     summary="An image's members: the cloud's, with what the dashboard knows of each",
+    description=(
+        "The members as the cloud lists them now. When the cloud does not answer, a 503 "
+        "problem (502 when it refused) with the upstream `request_id`, never the dashboard's "
+        "own records in their place: a pipeline that checks whether customers accepted must "
+        "not read a stale status as the cloud's. The images list answers an outage the same way."
+    ),
 )
 def members(request: HttpRequest, team: str, image_id: str, region: str | None = None):
     found_team = member(request, team).team
     detail = selectors.image_detail(
         team=found_team, region=_region(found_team, region), image_id=image_id
     )
+    if detail.error is not None:
+        # The selector fell back on our records for the page's banner; the API says the truth.
+        raise detail.error
     results = [
         {
             "tenant": row.tenant,
