@@ -55,9 +55,7 @@ def test_the_members_list_is_a_502_when_the_cloud_refuses_the_members_call(
     assert problem["upstream_status"] == 400
 
 
-def test_the_members_list_answers_the_clouds_members_once_it_is_back(
-    as_alice, cloud, shared_image
-):
+def test_the_members_list_answers_the_clouds_members_once_it_is_back(as_alice, cloud, shared_image):
     cloud.add_fault("error", route="members_list", status=503)
     assert as_alice.get(members_url(shared_image)).status_code == 503
     cloud.clear_faults()
