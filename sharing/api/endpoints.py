@@ -314,7 +314,9 @@ def revoke(
     image_id: str,
     tenant: str,
     region: str | None = REGION,
-    note: str = "",
+    note: str = Query(
+        "", max_length=2000, pattern=s.NO_NUL, description="why; kept in the history"
+    ),
 ):
     membership = member(request, team, Role.ADMIN)
     found_team = membership.team

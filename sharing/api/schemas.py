@@ -18,15 +18,18 @@ TENANT_RULE = (
     "a tenant ID in the team's format (digits for a Rackspace account, 32 hex characters for "
     "a Keystone project, or any ID without spaces), not the team's own account"
 )
-# At least one character that is not white space (the text is stripped, then required). The
-# forms check it, with their own words; the document says it as `minLength` and `pattern`.
-SOME_TEXT: JsonDict = {"minLength": 1, "pattern": r"\S"}
+# Text never holds a NUL character (Django's forms refuse it, PostgreSQL cannot store it).
+NO_NUL = r"^[^\x00]*$"
+# At least one character that is not white space (the text is stripped, then required), and no
+# NUL. The forms check it, with their own words; the document says it as minLength and pattern.
+SOME_TEXT: JsonDict = {"minLength": 1, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"}
+PLAIN_TEXT: JsonDict = {"pattern": NO_NUL}
 BIGINT = 2**63 - 1
 # A date from 1900 on: the history's dates are bounded below like the browser's filter.
 FROM_1900 = r"^(19|[2-9][0-9])[0-9]{2}-"
 
 Tenant = Annotated[
-    str, Field(max_length=255, json_schema_extra={"minLength": 1, "pattern": r"^[^\s,;]+$"})
+    str, Field(max_length=255, json_schema_extra={"minLength": 1, "pattern": r"^[^\s,;\x00]+$"})
 ]
 
 
@@ -65,7 +68,9 @@ class ShareIn(Schema):
         description=f"each {TENANT_RULE}",
     )
     until: date | None = Field(None, description=UNTIL_RULE)
-    note: str = Field("", max_length=1000, description="why; kept in the history")
+    note: str = Field(
+        "", max_length=1000, json_schema_extra=PLAIN_TEXT, description="why; kept in the history"
+    )
     make_shared: bool = Field(False, description="switch a private image to shared first")
 
 
@@ -156,7 +161,7 @@ class AccessRequestsPage(Schema):
 
 
 class ApproveIn(Schema):
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000, pattern=NO_NUL)
     make_shared: bool = Field(False, description="switch a private image to shared first")
 
 
@@ -195,9 +200,15 @@ class HistoryPage(Schema):
 class HistoryFilters(Schema):
     """The browser's history filters."""
 
-    image: str | None = Field(None, max_length=255, description="an image's name or ID")
-    member: str | None = Field(None, max_length=255, description="a tenant ID")
-    actor: str | None = Field(None, max_length=150, description="who, by user name")
+    image: str | None = Field(
+        None, max_length=255, json_schema_extra=PLAIN_TEXT, description="an image's name or ID"
+    )
+    member: str | None = Field(
+        None, max_length=255, json_schema_extra=PLAIN_TEXT, description="a tenant ID"
+    )
+    actor: str | None = Field(
+        None, max_length=150, json_schema_extra=PLAIN_TEXT, description="who, by user name"
+    )
     action: Action | None = None
     outcome: Outcome | Literal["unresolved"] | None = Field(
         None, description="unresolved: an outcome not known yet"
