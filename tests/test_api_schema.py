@@ -61,7 +61,7 @@ def body_of(case: Case) -> bytes | None:
 
 def send(client: Client, case: Case, secret: str) -> schemathesis.Response:
     """The case through Django's test client, answered as Schemathesis reads a response."""
-    headers = {"Authorization": f"Bearer {secret}"}
+    headers = {**(case.headers or {}), "Authorization": f"Bearer {secret}"}
     query = urlencode(case.query or {}, doseq=True)
     path = case.formatted_path + (f"?{query}" if query else "")
     body = body_of(case)

@@ -6,6 +6,7 @@ browser's forms, and calls one service or selector. Mutations run inside
 through `idempotent`, so a repeated `Idempotency-Key` gets the first answer.
 """
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -26,7 +27,7 @@ from sharing.wording import error_message, error_text
 
 from . import schemas as s
 from .auth import TokenAuth, member
-from .idempotency import idempotent
+from .idempotency import HEADER, MAX_KEY_LENGTH, idempotent
 from .problems import CONTENT_TYPE, cloud_problem, cloud_status, install, invalid, problem
 
 
@@ -36,7 +37,7 @@ class ProblemsApi(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
         schema = super().get_openapi_schema(**kwargs)
         for item in schema["paths"].values():
-            for operation in item.values():
+            for method, operation in item.items():
                 for code, answer in operation.get("responses", {}).items():
                     content = answer.get("content", {})
                     if str(code)[0] in "45" and "application/json" in content:
@@ -44,7 +45,20 @@ class ProblemsApi(NinjaAPI):
                 for parameter in operation.get("parameters", []):
                     if parameter["in"] == "query":
                         parameter["schema"] = _not_null(parameter["schema"])
+                if method in ("post", "delete"):
+                    operation.setdefault("parameters", []).append(copy.deepcopy(IDEMPOTENCY_KEY))
         return schema
+
+
+# Read by `idempotent` rather than by django-ninja, so said here (docs/api.md, Idempotency-Key).
+IDEMPOTENCY_KEY = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": "a key for this request (a build number, a UUID): a repeat with the same key "
+    "and request gets the first answer, and nothing is done again",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"},
+}
 
 
 def _not_null(schema: dict) -> dict:
