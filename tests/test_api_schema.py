@@ -12,7 +12,7 @@ image, tenants of other accounts, a day within the team's limit); the rest is ge
 """
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 from urllib.parse import urlencode
 
 import pytest
@@ -149,7 +149,8 @@ def with_team_values(case: Case, seeded: dict) -> None:
     if "image_id" in body:
         body["image_id"] = seeded["image_id"]
     if body.get("until") is not None:
-        body["until"] = (today + timedelta(days=len(body["until"]) % 30)).isoformat()
+        drawn = date.fromisoformat(body["until"])
+        body["until"] = (today + timedelta(days=drawn.day % 30)).isoformat()
     query = case.query or {}
     if case.path.endswith("/images/"):
         query.pop("cursor", None)  # a cursor is `next` of an earlier page, never made up
