@@ -12,6 +12,7 @@ from sharing.cloud import (
     HttpPolicy,
     Image,
     ImagesClient,
+    InvalidMarker,
     Member,
     MemberLimitReached,
     NotFound,
@@ -152,6 +153,21 @@ def test_a_bad_filter_is_a_bad_request(acme):
         acme.list_images(sort="colour:asc")
 
     assert caught.value.status == 400
+
+
+def test_a_marker_the_cloud_does_not_know_is_an_invalid_marker_not_a_cloud_failure(acme):
+    with pytest.raises(InvalidMarker) as caught:
+        acme.list_images(marker="null")
+
+    assert (caught.value.status, caught.value.retryable) == (400, False)
+    assert caught.value.request_id
+
+
+def test_a_refused_list_without_a_marker_stays_a_bad_request(acme):
+    with pytest.raises(BadRequest) as caught:
+        acme.list_images(sort="colour:asc")
+
+    assert not isinstance(caught.value, InvalidMarker)
 
 
 def test_another_accounts_private_image_is_not_found(state, globex):

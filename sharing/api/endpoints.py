@@ -6,6 +6,7 @@ browser's forms, and calls one service or selector. Mutations run inside
 through `idempotent`, so a repeated `Idempotency-Key` gets the first answer.
 """
 
+import copy
 import functools
 from collections.abc import Callable
 from typing import Any
@@ -13,20 +14,20 @@ from typing import Any
 from django.forms import Form
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.urls import URLPattern
-from ninja import NinjaAPI, Query, Schema
+from ninja import NinjaAPI, Path, Query, Schema
 from ninja.openapi.docs import Swagger
 from ninja.openapi.schema import OpenAPISchema
 
 from sharing import selectors, services
-from sharing.cloud import CloudError
+from sharing.cloud import CloudError, InvalidMarker
 from sharing.forms import AccessRequestForm, HistoryFilterForm, RejectForm, ShareForm
-from sharing.models import AccessRequest, Channel, Membership, Outcome, RequestStatus, Role, Team
+from sharing.models import AccessRequest, Channel, Membership, Outcome, Role, Team
 from sharing.services import ApplicationError, JustificationNeeded, ShareOutcome
 from sharing.wording import error_message, error_text
 
 from . import schemas as s
 from .auth import TokenAuth, membership_for
-from .idempotency import idempotent
+from .idempotency import HEADER, MAX_KEY_LENGTH, idempotent
 from .problems import CONTENT_TYPE, cloud_problem, cloud_status, install, invalid, problem
 
 
@@ -36,12 +37,41 @@ class ProblemsApi(NinjaAPI):
     def get_openapi_schema(self, **kwargs: Any) -> OpenAPISchema:
         schema = super().get_openapi_schema(**kwargs)
         for item in schema["paths"].values():
-            for operation in item.values():
+            for method, operation in item.items():
                 for code, answer in operation.get("responses", {}).items():
                     content = answer.get("content", {})
                     if str(code)[0] in "45" and "application/json" in content:
                         content[CONTENT_TYPE] = content.pop("application/json")
+                for parameter in operation.get("parameters", []):
+                    if parameter["in"] == "query":
+                        parameter["schema"] = _not_null(parameter["schema"])
+                if method in ("post", "delete"):
+                    operation.setdefault("parameters", []).append(copy.deepcopy(IDEMPOTENCY_KEY))
         return schema
+
+
+# Read by `idempotent` rather than by django-ninja, so said here (docs/api.md, Idempotency-Key).
+IDEMPOTENCY_KEY = {
+    "name": HEADER,
+    "in": "header",
+    "required": False,
+    "description": "a key for this request (a build number, a UUID): a repeat with the same key "
+    "and request gets the first answer, and nothing is done again",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH, "pattern": r"\S"},
+}
+
+
+def _not_null(schema: dict) -> dict:
+    """An optional query parameter is left out, never `null`: a query string has no null, and
+    `?cursor=null` is the text "null". So `anyOf [X, null]` is said as X."""
+    branches = schema.get("anyOf")
+    if not isinstance(branches, list) or {"type": "null"} not in branches:
+        return schema
+    rest = [branch for branch in branches if branch != {"type": "null"}]
+    outer = {key: value for key, value in schema.items() if key != "anyOf"}
+    if len(rest) != 1:
+        return {**outer, "anyOf": rest}
+    return {**rest[0], **outer}
 
 
 api = ProblemsApi(
@@ -61,6 +91,19 @@ api = ProblemsApi(
 install(api)
 
 PAGE = 50
+REGION = Query(
+    None,
+    description="one of the team's regions; the team's default region when left out (or "
+    "when it names none of them)",
+)
+IMAGE_CURSOR = Query(
+    None,
+    max_length=255,
+    description="`next` of the previous page; a cursor the cloud does not know is a 400",
+)
+# Database ids: a cursor or id beyond these is no id at all.
+PAGE_CURSOR = Query(None, ge=1, le=s.BIGINT, description="`next` of the previous page")
+REQUEST_ID = Path(ge=1, le=s.BIGINT)
 
 
 def urls() -> tuple[list, str, str]:
@@ -85,9 +128,6 @@ def _problem_for_405(view: Callable[..., HttpResponse]) -> Callable[..., HttpRes
         return allowed
 
     return wrapped
-
-
-REQUEST_STATUSES = {"open", "all", *RequestStatus.values}
 
 
 def _json(schema: type[Schema], data: object, status: int = 200) -> HttpResponse:
@@ -115,12 +155,22 @@ def _form_errors(form: Form, names: dict[str, str]) -> HttpResponse:
     response={200: s.ImagesPage, **s.CLOUD_PROBLEMS},
     tags=["images"],
     summary="The team's own images, with their member counts",
+    description=(
+        "One page of the cloud's list; pass `next` as `cursor` for the following one. When the "
+        "cloud does not answer, a 503 problem (502 when it refused) with the upstream "
+        "`request_id`, never the images the dashboard's records name in their place."
+    ),
 )
-def images(request: HttpRequest, team: str, region: str | None = None, cursor: str | None = None):
+def images(
+    request: HttpRequest, team: str, region: str | None = REGION, cursor: str | None = IMAGE_CURSOR
+):
     found_team = membership_for(request, team).team
     found = selectors.images_page(
         team=found_team, region=_region(found_team, region), marker=cursor, filters={}
     )
+    if isinstance(found.error, InvalidMarker):
+        # Our caller's input, not the cloud's failure (docs/glance.md §3.1: a 400 for a marker).
+        return invalid({"cursor": ["No such page: pass `next` from the previous page."]})
     if found.error is not None:
         raise found.error
     results = [
@@ -141,12 +191,21 @@ def images(request: HttpRequest, team: str, region: str | None = None, cursor: s
     response={200: s.MembersOut, **s.CLOUD_PROBLEMS},
     tags=["images"],
     summary="An image's members: the cloud's, with what the dashboard knows of each",
+    description=(
+        "The members as the cloud lists them now. When the cloud does not answer, a 503 "
+        "problem (502 when it refused) with the upstream `request_id`, never the dashboard's "
+        "own records in their place: a pipeline that checks whether customers accepted must "
+        "not read a stale status as the cloud's. The images list answers an outage the same way."
+    ),
 )
-def members(request: HttpRequest, team: str, image_id: str, region: str | None = None):
+def members(request: HttpRequest, team: str, image_id: str, region: str | None = REGION):
     found_team = membership_for(request, team).team
     detail = selectors.image_detail(
         team=found_team, region=_region(found_team, region), image_id=image_id
     )
+    if detail.error is not None:
+        # The selector fell back on our records for the page's banner; the API says the truth.
+        raise detail.error
     results = [
         {
             "tenant": row.tenant,
@@ -266,8 +325,10 @@ def revoke(
     team: str,
     image_id: str,
     tenant: str,
-    region: str | None = None,
-    note: str = "",
+    region: str | None = REGION,
+    note: str = Query(
+        "", max_length=2000, pattern=s.NO_NUL, description="why; kept in the history"
+    ),
 ):
     membership = membership_for(request, team, Role.ADMIN)
     found_team = membership.team
@@ -293,7 +354,7 @@ def revoke(
     tags=["incoming"],
     summary="Images other accounts shared with the team, in every status",
 )
-def incoming(request: HttpRequest, team: str, region: str | None = None):
+def incoming(request: HttpRequest, team: str, region: str | None = REGION):
     found_team = membership_for(request, team).team
     rows = selectors.incoming_images(team=found_team, region=_region(found_team, region))
     return [
@@ -313,7 +374,7 @@ def incoming_set(
     team: str,
     image_id: str,
     payload: s.IncomingIn,
-    region: str | None = None,
+    region: str | None = REGION,
 ):
     membership = membership_for(request, team, Role.ADMIN)
     found_team = membership.team
@@ -374,10 +435,13 @@ def _access_request(membership: Membership, pk: int) -> AccessRequest:
     tags=["requests"],
     summary="Access requests, newest first: `open` (the default), a status, or `all`",
 )
-def requests(request: HttpRequest, team: str, status: str = "open", cursor: int | None = None):
+def requests(
+    request: HttpRequest,
+    team: str,
+    status: s.RequestFilter = "open",
+    cursor: int | None = PAGE_CURSOR,
+):
     found_team = membership_for(request, team).team
-    if status not in REQUEST_STATUSES:
-        return invalid({"status": [f"One of: {', '.join(sorted(REQUEST_STATUSES))}."]})
     listed = selectors.access_requests(team=found_team, status=status).order_by("-id")
     if cursor is not None:
         listed = listed.filter(pk__lt=cursor)
@@ -394,7 +458,7 @@ def requests(request: HttpRequest, team: str, status: str = "open", cursor: int 
     summary="Ask for an image to be shared with a tenant; the team's admins decide",
 )
 def request_create(
-    request: HttpRequest, team: str, payload: s.AccessRequestIn, region: str | None = None
+    request: HttpRequest, team: str, payload: s.AccessRequestIn, region: str | None = REGION
 ):
     membership = membership_for(request, team)
     found_team = membership.team
@@ -429,7 +493,7 @@ def request_create(
     tags=["requests"],
     summary="One access request and its status",
 )
-def request_detail(request: HttpRequest, team: str, request_id: int):
+def request_detail(request: HttpRequest, team: str, request_id: int = REQUEST_ID):
     return _request_out(_access_request(membership_for(request, team), request_id))
 
 
@@ -439,7 +503,9 @@ def request_detail(request: HttpRequest, team: str, request_id: int):
     tags=["requests"],
     summary="Approve a request: the image is shared (status `failed` if the share failed)",
 )
-def request_approve(request: HttpRequest, team: str, request_id: int, payload: s.ApproveIn):
+def request_approve(
+    request: HttpRequest, team: str, payload: s.ApproveIn, request_id: int = REQUEST_ID
+):
     membership = membership_for(request, team, Role.ADMIN)
     found = _access_request(membership, request_id)
 
@@ -460,7 +526,9 @@ def request_approve(request: HttpRequest, team: str, request_id: int, payload: s
     tags=["requests"],
     summary="Reject a request, saying why",
 )
-def request_reject(request: HttpRequest, team: str, request_id: int, payload: s.RejectIn):
+def request_reject(
+    request: HttpRequest, team: str, payload: s.RejectIn, request_id: int = REQUEST_ID
+):
     membership = membership_for(request, team, Role.ADMIN)
     found = _access_request(membership, request_id)
     form = RejectForm({"note": payload.note})
@@ -490,7 +558,7 @@ def history(
     request: HttpRequest,
     team: str,
     filters: Query[s.HistoryFilters],
-    cursor: int | None = None,
+    cursor: int | None = PAGE_CURSOR,
 ):
     membership = membership_for(request, team, Role.AUDITOR)
     form = HistoryFilterForm(filters.dict(exclude_none=True))

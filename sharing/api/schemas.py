@@ -1,9 +1,36 @@
 """What the API reads and answers, as typed schemas: the OpenAPI document is built from them."""
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
+from pydantic.json_schema import JsonDict
+
+from sharing.models import Action, Channel, Outcome, RequestStatus
+
+# Rules the document states in words, because they depend on the team or on today.
+UNTIL_RULE = (
+    "YYYY-MM-DD, the last day of the share (it ends at the end of that day in the team's time "
+    "zone). Not in the past, and at most the team's maximum share length from today "
+    "(Team settings; 365 days unless changed): another day is a 400."
+)
+TENANT_RULE = (
+    "a tenant ID in the team's format (digits for a Rackspace account, 32 hex characters for "
+    "a Keystone project, or any ID without spaces), not the team's own account"
+)
+# Text never holds a NUL character (Django's forms refuse it, PostgreSQL cannot store it).
+NO_NUL = r"^[^\x00]*$"
+# At least one character that is not white space (the text is stripped, then required), and no
+# NUL. The forms check it, with their own words; the document says it as minLength and pattern.
+SOME_TEXT: JsonDict = {"minLength": 1, "pattern": r"^[^\x00]*[^\s\x00][^\x00]*$"}
+PLAIN_TEXT: JsonDict = {"pattern": NO_NUL}
+BIGINT = 2**63 - 1
+# A date from 1900 on: the history's dates are bounded below like the browser's filter.
+FROM_1900 = r"^(19|[2-9][0-9])[0-9]{2}-"
+
+Tenant = Annotated[
+    str, Field(max_length=255, json_schema_extra={"minLength": 1, "pattern": r"^[^\s,;\x00]+$"})
+]
 
 
 class ImageOut(Schema):
@@ -34,9 +61,16 @@ class MembersOut(Schema):
 
 
 class ShareIn(Schema):
-    tenants: list[str] = Field(min_length=1, max_length=500, examples=[["100002", "100003"]])
-    until: date | None = Field(None, description="the share ends at the end of this day")
-    note: str = Field("", max_length=1000, description="why; kept in the history")
+    tenants: list[Tenant] = Field(
+        min_length=1,
+        max_length=500,
+        examples=[["100002", "100003"]],
+        description=f"each {TENANT_RULE}",
+    )
+    until: date | None = Field(None, description=UNTIL_RULE)
+    note: str = Field(
+        "", max_length=1000, json_schema_extra=PLAIN_TEXT, description="why; kept in the history"
+    )
     make_shared: bool = Field(False, description="switch a private image to shared first")
 
 
@@ -106,10 +140,19 @@ class IncomingSetOut(Schema):
 
 
 class AccessRequestIn(Schema):
-    image_id: str = Field(max_length=64)
-    member: str = Field(max_length=255, description="a tenant ID, or a partner's name")
-    justification: str = Field(max_length=2000)
-    until: date | None = None
+    image_id: str = Field(max_length=64, json_schema_extra=SOME_TEXT)
+    member: str = Field(
+        max_length=255,
+        json_schema_extra=SOME_TEXT,
+        description=f"{TENANT_RULE}; or the name of one of the team's partners",
+    )
+    justification: str = Field(
+        max_length=2000, json_schema_extra=SOME_TEXT, description="why; the admins decide"
+    )
+    until: date | None = Field(None, description=UNTIL_RULE)
+
+
+RequestFilter = RequestStatus | Literal["open", "all"]
 
 
 class AccessRequestsPage(Schema):
@@ -118,12 +161,14 @@ class AccessRequestsPage(Schema):
 
 
 class ApproveIn(Schema):
-    note: str = Field("", max_length=2000)
+    note: str = Field("", max_length=2000, pattern=NO_NUL)
     make_shared: bool = Field(False, description="switch a private image to shared first")
 
 
 class RejectIn(Schema):
-    note: str = Field(max_length=2000, description="why; the requester sees it")
+    note: str = Field(
+        max_length=2000, json_schema_extra=SOME_TEXT, description="why; the requester sees it"
+    )
 
 
 class EntryOut(Schema):
@@ -164,14 +209,28 @@ class HistoryPage(Schema):
 class HistoryFilters(Schema):
     """The browser's history filters."""
 
-    image: str | None = None
-    member: str | None = None
-    actor: str | None = None
-    action: str | None = None
-    outcome: str | None = Field(None, description="succeeded, failed, unknown or unresolved")
-    channel: str | None = Field(None, description="web, api or system")
-    since: str | None = Field(None, description="YYYY-MM-DD")
-    until: str | None = Field(None, description="YYYY-MM-DD")
+    image: str | None = Field(
+        None, max_length=255, json_schema_extra=PLAIN_TEXT, description="an image's name or ID"
+    )
+    member: str | None = Field(
+        None, max_length=255, json_schema_extra=PLAIN_TEXT, description="a tenant ID"
+    )
+    actor: str | None = Field(
+        None, max_length=150, json_schema_extra=PLAIN_TEXT, description="who, by user name"
+    )
+    action: Action | None = None
+    outcome: Outcome | Literal["unresolved"] | None = Field(
+        None, description="unresolved: an outcome not known yet"
+    )
+    channel: Channel | None = None
+    since: date | None = Field(
+        None, description="YYYY-MM-DD, from 1900 on", json_schema_extra={"pattern": FROM_1900}
+    )
+    until: date | None = Field(
+        None,
+        description="YYYY-MM-DD, from 1900 on and not before `since`",
+        json_schema_extra={"pattern": FROM_1900},
+    )
 
 
 class Problem(Schema):

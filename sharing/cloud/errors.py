@@ -44,6 +44,12 @@ class BadRequest(CloudError):
     """400, or 415 for a media type the cloud does not take."""
 
 
+class InvalidMarker(CloudError):
+    """A list's `marker` the cloud refused: not an image it knows or lets the caller see
+    (Glance answers 400, docs/glance.md §3.1). The marker came from the caller, so the fault is
+    the caller's, not the cloud's."""
+
+
 class Unauthorized(CloudError):
     """401 even after authenticating again."""
 
