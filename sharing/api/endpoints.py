@@ -108,8 +108,6 @@ REQUEST_ID = Path(ge=1, le=s.BIGINT)
 
 def urls() -> tuple[list, str, str]:
     """The API's URL patterns, with a problem instead of django-ninja's plain-text 405."""
-    from . import ledger  # noqa: F401  (its endpoints join `api`)
-
     patterns, app_name, namespace = api.urls
     for pattern in patterns:
         if isinstance(pattern, URLPattern):
@@ -596,3 +594,8 @@ def _entry_out(entry) -> dict:
         "settled_at": entry.settled_at,
         "settlement": entry.settlement,
     }
+
+
+# The ledger's endpoints join `api` when this module loads, before anything reads its URLs or
+# its document (django-ninja freezes the routes then).
+from . import ledger  # noqa: E402, F401, I001
