@@ -54,7 +54,7 @@ def share_overhead(args) -> None:
     names = (f"chain-{n}" for n in itertools.count())
     chained = ledger.chain_entries
 
-    def unchained(**kwargs) -> None:
+    def unchained(*args) -> None:
         return None
 
     def run(with_chain: bool) -> float:
@@ -84,7 +84,6 @@ def share_overhead(args) -> None:
             f"{_setup.summary(samples[False], 1, 's')}; with chain "
             f"{_setup.summary(samples[True], 1, 's')}; overhead {100 * (with_ / without - 1):+.1f}%"
         )
-    assert services.ledger_verify(team=team).ok
 
 
 def verify_million(args) -> None:

@@ -77,7 +77,7 @@ def ledger_attempt(**fields) -> LedgerEntry:
     entry = _entry(**fields)
     with _committed_now():
         entry.save()
-        chain_entries(team_id=entry.team_id, entry_ids=[entry.pk], change=Change.WRITTEN)
+        chain_entries([entry], Change.WRITTEN)
     return entry
 
 
@@ -86,9 +86,7 @@ def ledger_attempts(*, tenants: list[str], **fields) -> dict[str, LedgerEntry]:
     entries = [_entry(tenant=tenant, **fields) for tenant in tenants]
     with _committed_now():
         created = LedgerEntry.objects.bulk_create(entries)
-        chain_entries(
-            team_id=fields["team"].pk, entry_ids=[e.pk for e in created], change=Change.WRITTEN
-        )
+        chain_entries(created, Change.WRITTEN)
     return {entry.tenant: entry for entry in created}
 
 
@@ -107,9 +105,9 @@ def ledger_record(*, outcome: str = Outcome.SUCCEEDED, message: str = "", **fiel
     """An entry complete at once: a decision in the dashboard, or a drift a sync found."""
     entry = _entry(**fields)
     entry.outcome, entry.message, entry.completed_at = outcome, message, timezone.now()
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         entry.save()
-        chain_entries(team_id=entry.team_id, entry_ids=[entry.pk], change=Change.WRITTEN)
+        chain_entries([entry], Change.WRITTEN)
     return entry
 
 
@@ -122,22 +120,22 @@ def ledger_complete(
     message: str = "",
 ) -> bool:
     """Give an attempt its outcome, once; False if a settlement came first."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         won = entry.complete(
             outcome, http_status=http_status, request_id=request_id, message=message
         )
         if won:
-            chain_entries(team_id=entry.team_id, entry_ids=[entry.pk], change=Change.COMPLETED)
+            chain_entries([entry], Change.COMPLETED)
         return won
 
 
 def ledger_settle(entry: LedgerEntry, outcome: str, settlement: str) -> bool:
     """Give an open entry its final outcome from later evidence, once; False if another worker
     settled it first."""
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         won = entry.settle(outcome, settlement)
         if won:
-            chain_entries(team_id=entry.team_id, entry_ids=[entry.pk], change=Change.SETTLED)
+            chain_entries([entry], Change.SETTLED)
         return won
 
 
