@@ -14,7 +14,7 @@ row lock of the team's `LedgerHead`, so concurrent writers take turns and the ch
 """
 
 import hashlib
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import groupby
