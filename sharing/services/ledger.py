@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sharing.cloud import CloudError, UnknownOutcome
-from sharing.models import AccessRequest, Channel, LedgerEntry, Outcome, Team
+from sharing.models import AccessRequest, Action, Channel, LedgerEntry, Outcome, Team
 
 SYSTEM_ACTOR = "system"
 NAME_LENGTH = LedgerEntry._meta.get_field("image_name").max_length or 255
@@ -85,12 +85,46 @@ def ledger_attempts(*, tenants: list[str], **fields) -> dict[str, LedgerEntry]:
     return {entry.tenant: entry for entry in created}
 
 
-def ledger_record(*, outcome: str = Outcome.SUCCEEDED, message: str = "", **fields) -> LedgerEntry:
-    """An entry complete at once: a decision in the dashboard, or a drift a sync found."""
+def ledger_record(
+    *,
+    outcome: str = Outcome.SUCCEEDED,
+    message: str = "",
+    drift: str = "",
+    inferred: bool = False,
+    **fields,
+) -> LedgerEntry:
+    """An entry complete at once: a decision in the dashboard, or a drift a sync found (with
+    its kind, `drift`)."""
     entry = _entry(**fields)
     entry.outcome, entry.message, entry.completed_at = outcome, message, timezone.now()
+    entry.drift, entry.inferred = drift, inferred
     entry.save()
     return entry
+
+
+def ledger_approval(
+    *, access_request: AccessRequest, actor: User, note: str, share_note: str, image_name: str
+) -> LedgerEntry:
+    """An approval: the decision, complete at once, and the attempt of its share, committed
+    together before the share's upstream calls; returns the attempt."""
+    decision, attempt = (
+        _entry(
+            team=access_request.team,
+            actor=actor,
+            action=action,
+            region=access_request.region,
+            image_id=access_request.image_id,
+            image_name=image_name,
+            tenant=access_request.tenant,
+            note=text,
+            access_request=access_request,
+        )  # fmt: skip
+        for action, text in [(Action.APPROVE, note), (Action.SHARE, share_note)]
+    )
+    decision.outcome, decision.completed_at = Outcome.SUCCEEDED, timezone.now()
+    with transaction.atomic():
+        LedgerEntry.objects.bulk_create([decision, attempt])
+    return attempt
 
 
 def outcome_of(error: CloudError) -> str:
@@ -99,8 +133,9 @@ def outcome_of(error: CloudError) -> str:
     return Outcome.UNKNOWN if isinstance(error, UnknownOutcome) else Outcome.FAILED
 
 
-def ledger_fail(entry: LedgerEntry, error: CloudError) -> None:
-    entry.complete(
+def ledger_fail(entry: LedgerEntry, error: CloudError) -> bool:
+    """Complete `entry` with what `error` says; False if a settlement came first."""
+    return entry.complete(
         outcome_of(error), http_status=error.status, request_id=error.request_id,
         message=error.message,
     )  # fmt: skip
