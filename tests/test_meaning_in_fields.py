@@ -112,57 +112,60 @@ def _migrate(target: list[tuple[str, str]]):
     return executor.loader.project_state(target).apps
 
 
-@pytest.mark.django_db(transaction=True)
-def test_entries_and_requests_from_before_the_fields_gain_them_from_their_words():
-    old = _migrate([BEFORE])
-    team = old.get_model("sharing", "Team").objects.create(name="Acme", slug="acme")
-    entries = old.get_model("sharing", "LedgerEntry").objects
-    now = timezone.now()
+WORDED = [
+    ("drift", "No longer a member upstream: removed outside the dashboard.", None),
+    ("drift", "A member added outside the dashboard.", None),
+    ("drift", "The tenant set its status to accepted.", None),
+    ("revoke", "An earlier try was applied: the member is gone.", 204),
+    ("revoke", "Checked after the answer was lost: it is gone.", None),
+    ("share", "", 503),  # a create answered 503 that had been applied: read, not answered
+    ("share", "", 201),
+]
 
-    def entry(action: str, outcome: str | None, message: str = "", **more):
-        return entries.create(
-            team=team, actor_name="alice", action=action, region="IAD", image_id="img",
-            tenant=GLOBEX, outcome=outcome, message=message, completed_at=now, **more,
+
+class OldRows:
+    """Rows as the app wrote them before migration 0010, through that state's models."""
+
+    def __init__(self, apps) -> None:
+        self.team = apps.get_model("sharing", "Team").objects.create(name="Acme", slug="acme")
+        self.entries = apps.get_model("sharing", "LedgerEntry").objects
+        self.requests = apps.get_model("sharing", "AccessRequest").objects
+        self.now = timezone.now()
+
+    def entry(self, action: str, message: str = "", http_status=None, **more):
+        return self.entries.create(
+            team=self.team, actor_name="alice", action=action, region="IAD", image_id="img",
+            tenant=GLOBEX, outcome="succeeded", message=message, http_status=http_status,
+            completed_at=self.now, **more,
         )  # fmt: skip
 
-    gone = entry(
-        "drift", "succeeded", "No longer a member upstream: removed outside the dashboard."
-    )
-    added = entry("drift", "succeeded", "A member added outside the dashboard.")
-    status = entry("drift", "succeeded", "The tenant set its status to accepted.")
-    earlier = entry("revoke", "succeeded", "An earlier try was applied: the member is gone.")
-    checked = entry("revoke", "succeeded", "Checked after the answer was lost: it is gone.")
-    read = entry("share", "succeeded", http_status=503)
-    answered = entry("share", "succeeded", http_status=201)
-    requests = old.get_model("sharing", "AccessRequest").objects
-    stopped = requests.create(
-        team=team, region="IAD", image_id="img", tenant=INITECH, justification="x",
-        requester_name="carol", status="approved", decided_at=now, status_token="a",
-    )  # fmt: skip
-    entries.create(
-        team=team, actor_name="alice", action="approve", region="IAD", image_id="img",
-        tenant=INITECH, outcome="succeeded", completed_at=now, access_request=stopped,
-    )  # fmt: skip
-    done = requests.create(
-        team=team, region="IAD", image_id="img", tenant=INITECH, justification="y",
-        requester_name="carol", status="approved", decided_at=now, status_token="b",
-    )  # fmt: skip
-    entries.create(
-        team=team, actor_name="alice", action="share", region="IAD", image_id="img",
-        tenant=INITECH, outcome="succeeded", http_status=201, completed_at=now,
-        access_request=done,
-    )  # fmt: skip
+    def approved(self, then: str, **more) -> int:
+        """An approved request whose last entry is `then`: its approval, or its share."""
+        found = self.requests.create(
+            team=self.team, region="IAD", image_id="img", tenant=INITECH, justification="x",
+            requester_name="carol", status="approved", decided_at=self.now,
+            status_token=then,
+        )  # fmt: skip
+        self.entry(then, access_request=found, **more)
+        return found.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_entries_and_requests_from_before_the_fields_gain_them_from_their_words():
+    old = OldRows(_migrate([BEFORE]))
+    worded = [old.entry(action, message, status).pk for action, message, status in WORDED]
+    stopped = old.approved("approve")  # its process died before the share's attempt
+    done = old.approved("share", http_status=201)
 
     executor = MigrationExecutor(connection)
     executor.migrate(executor.loader.graph.leaf_nodes())
 
-    def of(pk: int) -> LedgerEntry:
-        return LedgerEntry.objects.get(pk=pk)
-
-    kinds = [of(e.pk).drift for e in (gone, added, status)]
-    assert kinds == [Drift.GONE, Drift.ADDED, Drift.STATUS]
-    assert [of(e.pk).inferred for e in (earlier, checked, read, answered)] == [
-        True, True, True, False,
+    found = LedgerEntry.objects.in_bulk(worded)
+    assert [found[pk].drift for pk in worded] == [
+        Drift.GONE, Drift.ADDED, Drift.STATUS, "", "", "", "",
     ]  # fmt: skip
-    assert AccessRequest.objects.get(pk=stopped.pk).sharing_since == now
-    assert AccessRequest.objects.get(pk=done.pk).sharing_since is None
+    assert [found[pk].inferred for pk in worded] == [
+        False, False, False, True, True, True, False,
+    ]  # fmt: skip
+    assert AccessRequest.objects.get(pk=stopped).sharing_since == old.now
+    assert AccessRequest.objects.get(pk=done).sharing_since is None
