@@ -232,6 +232,13 @@ class Outcome(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+class Basis(models.TextChoices):
+    """How an entry's first outcome was known, when not from the cloud's answer to the call
+    itself (empty: it was the answer, or a record made in the dashboard)."""
+
+    INFERRED = "inferred", "Inferred by the client"
+
+
 class Drift(models.TextChoices):
     """What a sync found changed outside the dashboard (a `drift` entry's kind)."""
 
@@ -305,11 +312,11 @@ class LedgerEntry(models.Model):
     # user was told at the time; `settlement` says what the evidence showed.
     settled_at = models.DateTimeField(null=True, blank=True)
     settlement = models.TextField(blank=True)
-    # How the first outcome was known: False when the cloud's answer to this very call said it;
-    # True when the client inferred it (a read after a lost answer, a retry that met 404). Only
-    # an answer is evidence of the member's state before the call (docs/design.md, "Settling").
-    inferred = models.BooleanField(default=False)
-    # A `drift` entry's kind; `message` says it for people.
+    # `inferred` when the client established the first outcome (a read after a lost answer, a
+    # retry that met 404), not the cloud's answer to this very call: only an answer is evidence
+    # of the member's state before the call (docs/design.md, "Settling outcomes"). Empty by
+    # default, like `drift`, a `drift` entry's kind (`message` says it for people).
+    basis = models.CharField(max_length=10, choices=Basis.choices, blank=True)
     drift = models.CharField(max_length=10, choices=Drift.choices, blank=True)
 
     objects = LedgerQuerySet.as_manager()
@@ -358,7 +365,7 @@ class LedgerEntry(models.Model):
         http_status: int | None = None,
         request_id: str | None = None,
         message: str = "",
-        inferred: bool = False,
+        basis: str = "",
     ) -> bool:
         """Give an unresolved attempt its outcome; False if a settlement came first.
 
@@ -373,7 +380,7 @@ class LedgerEntry(models.Model):
             "request_id": request_id or "",
             "message": message,
             "completed_at": timezone.now(),
-            "inferred": inferred,
+            "basis": basis,
         }
         won = _raw_update(LedgerEntry.objects.filter(pk=self.pk, outcome__isnull=True), values)
         if won:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from sharing import tasks
 from sharing.cloud import images
-from sharing.models import AccessRequest, Action, Drift, LedgerEntry, Outcome, Team
+from sharing.models import AccessRequest, Action, Basis, Drift, LedgerEntry, Outcome, Team
 from sharing.services import ledger_attempt, sync
 
 from .conftest import GLOBEX, INITECH, acme_image
@@ -37,7 +37,9 @@ def test_a_revoke_the_client_inferred_is_no_answer_to_settle_by_however_it_is_wo
     client.force_login(alice)
     revoke(client, image_id, GLOBEX)  # its retry meets 404: the first try removed it
     later = entry_of(Action.REVOKE)
-    assert (later.outcome, later.http_status, later.inferred) == (Outcome.SUCCEEDED, 404, True)
+    assert (later.outcome, later.http_status, later.basis) == (
+        Outcome.SUCCEEDED, 404, Basis.INFERRED,
+    )  # fmt: skip
     assert (later.message == "Removed by our first try.") is reworded
 
     run_sync()
@@ -164,8 +166,6 @@ def test_entries_and_requests_from_before_the_fields_gain_them_from_their_words(
     assert [found[pk].drift for pk in worded] == [
         Drift.GONE, Drift.ADDED, Drift.STATUS, "", "", "", "",
     ]  # fmt: skip
-    assert [found[pk].inferred for pk in worded] == [
-        False, False, False, True, True, True, False,
-    ]  # fmt: skip
+    assert [found[pk].basis for pk in worded] == ["", "", "", *[Basis.INFERRED] * 3, ""]
     assert AccessRequest.objects.get(pk=stopped).sharing_since == old.now
     assert AccessRequest.objects.get(pk=done).sharing_since is None

@@ -1,7 +1,7 @@
 """Meaning in fields, and approvals that stopped half-way (docs/design.md, "Settling outcomes").
 
-- `LedgerEntry.inferred`: the client inferred the outcome (a read after a lost answer, a
-  retry's 404), rather than the cloud answering this very call. `LedgerEntry.drift`: what a
+- `LedgerEntry.basis` (`inferred`): the client inferred the outcome (a read after a lost
+  answer, a retry's 404), rather than the cloud answering this very call. `LedgerEntry.drift`: what a
   sync found (`gone`, `added`, `status`). Settling used to read both from the entries' words;
   existing entries are filled from those words here. Neither field can change afterwards:
   they are part of the entry. On PostgreSQL the append-only trigger refuses any change to a
@@ -37,7 +37,7 @@ def _fill_entries(apps, schema_editor):
     read = Q(action="share", outcome="succeeded", settled_at=None) & ~Q(
         http_status__in=[200, 201, 409]
     )
-    entries.filter(said | read).update(inferred=True)
+    entries.filter(said | read).update(basis="inferred")
     for kind, words in DRIFT_WORDS.items():
         entries.filter(action="drift", message__startswith=words).update(drift=kind)
     if postgres:
@@ -94,8 +94,10 @@ class Migration(migrations.Migration):
         ),
         migrations.AddField(
             model_name="ledgerentry",
-            name="inferred",
-            field=models.BooleanField(default=False),
+            name="basis",
+            field=models.CharField(
+                blank=True, choices=[("inferred", "Inferred by the client")], max_length=10
+            ),
         ),
         migrations.AddIndex(
             model_name="accessrequest",

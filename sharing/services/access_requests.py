@@ -14,6 +14,7 @@ from sharing.clouds import client_for
 from sharing.models import (
     AccessRequest,
     Action,
+    Basis,
     LedgerEntry,
     Outcome,
     RequestStatus,
@@ -23,7 +24,7 @@ from sharing.models import (
 from sharing.wording import error_text
 
 from .errors import ApplicationError
-from .ledger import NAME_LENGTH, actor_name, ledger_approval, ledger_record
+from .ledger import NAME_LENGTH, actor_name, ledger_approval, ledger_complete, ledger_record
 from .shares import ShareTarget, share_target, share_to
 
 
@@ -247,8 +248,8 @@ def _approval_share(
         )  # fmt: skip
     except CloudError as error:
         # The image could not be made shared: the create was never sent.
-        attempt.complete(
-            Outcome.FAILED, http_status=error.status, request_id=error.request_id,
+        ledger_complete(
+            attempt, Outcome.FAILED, http_status=error.status, request_id=error.request_id,
             message=f"Not sent: the image could not be made shared. {error.message}",
         )  # fmt: skip
         return error_text(error)
@@ -347,7 +348,7 @@ def _never_sent(access_request: AccessRequest, since: datetime) -> bool:
             region=access_request.region, image_id=access_request.image_id,
             image_name=access_request.image_name, tenant=access_request.tenant,
             note=_share_note(access_request), access_request=access_request,
-            outcome=Outcome.FAILED, message=NEVER_SENT, inferred=True,
+            outcome=Outcome.FAILED, message=NEVER_SENT, basis=Basis.INFERRED,
         )  # fmt: skip
     access_request.refresh_from_db()
     notifications.share_failed(access_request)

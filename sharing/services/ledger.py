@@ -90,14 +90,14 @@ def ledger_record(
     outcome: str = Outcome.SUCCEEDED,
     message: str = "",
     drift: str = "",
-    inferred: bool = False,
+    basis: str = "",
     **fields,
 ) -> LedgerEntry:
     """An entry complete at once: a decision in the dashboard, or a drift a sync found (with
     its kind, `drift`)."""
     entry = _entry(**fields)
     entry.outcome, entry.message, entry.completed_at = outcome, message, timezone.now()
-    entry.drift, entry.inferred = drift, inferred
+    entry.drift, entry.basis = drift, basis
     entry.save()
     return entry
 
@@ -127,6 +127,27 @@ def ledger_approval(
     return attempt
 
 
+def ledger_complete(
+    entry: LedgerEntry,
+    outcome: str,
+    *,
+    http_status: int | None = None,
+    request_id: str | None = None,
+    message: str = "",
+    basis: str = "",
+) -> bool:
+    """Give an attempt its outcome, once; False if a settlement came first."""
+    return entry.complete(
+        outcome, http_status=http_status, request_id=request_id, message=message, basis=basis
+    )
+
+
+def ledger_settle(entry: LedgerEntry, outcome: str, settlement: str) -> bool:
+    """Give an open entry its final outcome from later evidence, once; False if another worker
+    settled it first."""
+    return entry.settle(outcome, settlement)
+
+
 def outcome_of(error: CloudError) -> str:
     """The client raises `UnknownOutcome` when a mutation was sent and nothing tells whether
     it happened; every other error means it did not."""
@@ -135,7 +156,8 @@ def outcome_of(error: CloudError) -> str:
 
 def ledger_fail(entry: LedgerEntry, error: CloudError) -> bool:
     """Complete `entry` with what `error` says; False if a settlement came first."""
-    return entry.complete(
+    return ledger_complete(
+        entry,
         outcome_of(error), http_status=error.status, request_id=error.request_id,
         message=error.message,
     )  # fmt: skip

@@ -11,7 +11,9 @@ from django.utils import timezone
 
 from sharing.cloud import CloudError, ImagesClient, Member, NotFound
 from sharing.clouds import client_for
-from sharing.models import Action, Drift, LedgerEntry, Outcome, Team
+from sharing.models import Action, Basis, Drift, LedgerEntry, Outcome, Team
+
+from .ledger import ledger_settle
 
 SETTLE_AFTER = timedelta(minutes=5)
 _EXPECTED_STATUS = {Action.ACCEPT: "accepted", Action.REJECT: "rejected", Action.PENDING: "pending"}
@@ -51,7 +53,7 @@ def attempts_settle(*, team: Team, older_than: timedelta = SETTLE_AFTER) -> Coun
         except CloudError:
             counts["waiting"] += 1  # the cloud cannot be asked now; the next run tries again
             continue
-        if verdict is not None and entry.settle(verdict.outcome, verdict.why):
+        if verdict is not None and ledger_settle(entry, verdict.outcome, verdict.why):
             counts[verdict.outcome] += 1
     return counts
 
@@ -287,7 +289,7 @@ def _definite(entry: LedgerEntry) -> bool:
     return (
         entry.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)
         and not entry.settled_at
-        and not entry.inferred
+        and entry.basis != Basis.INFERRED
     )
 
 

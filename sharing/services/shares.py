@@ -15,6 +15,7 @@ from sharing.models import (
     AccessRequest,
     Action,
     ApprovalPolicy,
+    Basis,
     LedgerEntry,
     Membership,
     Outcome,
@@ -25,7 +26,14 @@ from sharing.models import (
 )
 
 from .errors import ImageIsPrivate
-from .ledger import NAME_LENGTH, ledger_attempt, ledger_attempts, ledger_fail, ledgered
+from .ledger import (
+    NAME_LENGTH,
+    ledger_attempt,
+    ledger_attempts,
+    ledger_complete,
+    ledger_fail,
+    ledgered,
+)
 
 
 @dataclass(frozen=True)
@@ -154,12 +162,13 @@ def _record_share(
     status = result.member.status or ShareStatus.PENDING
     message = "" if result.created else f"Already shared ({status})."
     with transaction.atomic():
-        completed = entry.complete(
+        completed = ledger_complete(
+            entry,
             Outcome.SUCCEEDED,
             http_status=result.http_status,
             request_id=result.request_id,
             message=message,
-            inferred=result.inferred,
+            basis=Basis.INFERRED if result.inferred else "",
         )
         if completed:
             share_record(entry=entry, image_name=image.name, status=status, expires_at=expires_at)
@@ -263,7 +272,9 @@ def image_make_shared(
     )
     with ledgered(entry):
         result = client.make_image_shared(image.id)
-    entry.complete(Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id)
+    ledger_complete(
+        entry, Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id
+    )
     return result.image
 
 
@@ -303,9 +314,9 @@ def share_revoke(
     except NotFound:
         share_close(share)
         raise
-    entry.complete(
-        Outcome.SUCCEEDED, http_status=receipt.http_status, request_id=receipt.request_id,
-        message=receipt.note, inferred=receipt.inferred,
+    ledger_complete(
+        entry, Outcome.SUCCEEDED, http_status=receipt.http_status, request_id=receipt.request_id,
+        message=receipt.note, basis=Basis.INFERRED if receipt.inferred else "",
     )  # fmt: skip
     share_close(share)
 
