@@ -268,6 +268,21 @@ class Outcome(models.TextChoices):
     UNKNOWN = "unknown", "Unknown"
 
 
+class Basis(models.TextChoices):
+    """How an entry's first outcome was known, when not from the cloud's answer to the call
+    itself (empty: it was the answer, or a record made in the dashboard)."""
+
+    INFERRED = "inferred", "Inferred by the client"
+
+
+class Drift(models.TextChoices):
+    """What a sync found changed outside the dashboard (a `drift` entry's kind)."""
+
+    GONE = "gone", "Removed outside the dashboard"
+    ADDED = "added", "Added outside the dashboard"
+    STATUS = "status", "Status changed by the tenant"
+
+
 class Channel(models.TextChoices):
     """Where an action came from: a person in the browser, a pipeline, or a background job."""
 
@@ -333,6 +348,12 @@ class LedgerEntry(models.Model):
     # user was told at the time; `settlement` says what the evidence showed.
     settled_at = models.DateTimeField(null=True, blank=True)
     settlement = models.TextField(blank=True)
+    # `inferred` when the client established the first outcome (a read after a lost answer, a
+    # retry that met 404), not the cloud's answer to this very call: only an answer is evidence
+    # of the member's state before the call (docs/design.md, "Settling outcomes"). Empty by
+    # default, like `drift`, a `drift` entry's kind (`message` says it for people).
+    basis = models.CharField(max_length=10, choices=Basis.choices, blank=True)
+    drift = models.CharField(max_length=10, choices=Drift.choices, blank=True)
 
     objects = LedgerQuerySet.as_manager()
 
@@ -380,6 +401,7 @@ class LedgerEntry(models.Model):
         http_status: int | None = None,
         request_id: str | None = None,
         message: str = "",
+        basis: str = "",
     ) -> bool:
         """Give an unresolved attempt its outcome; False if a settlement came first.
 
@@ -395,6 +417,7 @@ class LedgerEntry(models.Model):
             "request_id": request_id or "",
             "message": message,
             "completed_at": timezone.now(),
+            "basis": basis,
         }
         won = _raw_update(LedgerEntry.objects.filter(pk=self.pk, outcome__isnull=True), values)
         if won:
@@ -550,6 +573,9 @@ class AccessRequest(models.Model):
     decided_at = models.DateTimeField(null=True, blank=True)
     decision_note = models.TextField(blank=True)
     failure = models.TextField(blank=True)
+    # Set when an approval claims the request, cleared once the status says its share's final
+    # outcome: a request still carrying it long after is settled by the upkeep.
+    sharing_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
@@ -561,7 +587,14 @@ class AccessRequest(models.Model):
                 name="one_open_request_per_image_and_tenant",
             )
         ]
-        indexes = [models.Index(fields=["team", "status", "-id"], name="request_team_status")]
+        indexes = [
+            models.Index(fields=["team", "status", "-id"], name="request_team_status"),
+            models.Index(
+                fields=["team", "sharing_since"],
+                condition=models.Q(sharing_since__isnull=False),
+                name="request_sharing",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.image_id} → {self.tenant} ({self.status})"

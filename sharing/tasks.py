@@ -2,6 +2,7 @@
 
 import logging
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.tasks import TaskResultStatus, task
@@ -24,7 +25,7 @@ def enforce_time_limits() -> dict[str, str]:
     report = {}
     try:
         for team in Team.objects.exclude(identity_url=""):
-            report[team.slug] = for_each_team(team, _reconcile_and_limit)
+            report[team.slug] = for_each_team(team, _reconcile_and_limit).line
     finally:
         schedule_next(already_running=True)  # the chain goes on, whatever happened above
     return report
@@ -40,17 +41,29 @@ def _reconcile_and_limit(team: Team) -> str:
     )
 
 
-def for_each_team(team: Team, work: Callable[[Team], object]) -> str:
-    """Run one team's share of a background job; a failure is logged and reported as text.
+@dataclass(frozen=True)
+class TeamReport:
+    """One team's part of a background job: whether it failed, and a line for people."""
+
+    line: str
+    failed: bool = False
+
+
+# Words for people; that a team failed is `TeamReport.failed`.
+FAILED_LINE = "failed: {kind}: {error}"
+
+
+def for_each_team(team: Team, work: Callable[[Team], object]) -> TeamReport:
+    """Run one team's share of a background job; a failure is logged and reported.
 
     The broad `except` is deliberate and only here: one team's bad data or cloud must not
     stop the job for the teams after it. Views and services never catch this broadly.
     """
     try:
-        return str(work(team))
+        return TeamReport(str(work(team)))
     except Exception as exc:
         log.exception("Background work failed for team %s", team.slug)
-        return f"failed: {type(exc).__name__}: {exc}"
+        return TeamReport(FAILED_LINE.format(kind=type(exc).__name__, error=exc), failed=True)
 
 
 def schedule_next(*, already_running: bool = False) -> bool:

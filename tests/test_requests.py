@@ -1,9 +1,11 @@
 """Access requests: ask, decide (never one's own), share once; e-mails and the ledger."""
 
+import io
 from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 
 from sharing.models import (
@@ -270,6 +272,50 @@ def test_a_private_image_is_made_shared_only_once_the_admin_confirms(client, ali
     client.post(f"/t/acme/requests/{found.pk}/approve/", {"note": "go", "make_shared": "1"})
     assert cloud.image(private).visibility == "shared"
     assert cloud.member_status(private, INITECH) == "pending"
+
+
+def test_an_approval_whose_share_could_not_be_confirmed_follows_its_settled_outcome(
+    client, alice, cloud, bobs_request
+):
+    cloud.add_fault("late", route="member_create", seconds=60, times=1)
+    client.force_login(alice)
+    response = client.post(f"/t/acme/requests/{bobs_request.pk}/approve/", follow=True)
+    assert "the next check will tell" in message_text(response)
+    bobs_request.refresh_from_db()
+    assert bobs_request.status == RequestStatus.FAILED
+    assert "the next check will tell" in bobs_request.failure
+    assert bobs_request.sharing_since is not None
+    cloud.apply_late()  # the create lands after all
+    mail.outbox.clear()
+
+    call_command("sync_shares", "--settle-after", "0", stdout=io.StringIO())
+
+    bobs_request.refresh_from_db()
+    assert (bobs_request.status, bobs_request.failure, bobs_request.sharing_since) == (
+        RequestStatus.APPROVED, "", None,
+    )  # fmt: skip
+    share = Share.objects.get(revoked_at=None)
+    assert (share.access_request, share.expires_at) == (bobs_request, bobs_request.share_until)
+    assert [m.to for m in mail.outbox] == [["bob@example.com"]]  # now the requester hears
+
+
+def test_an_approval_whose_image_cannot_be_made_shared_records_a_share_never_sent(
+    client, alice, bob, cloud
+):
+    private = acme_image(cloud, name="snap", visibility="private")
+    client.force_login(bob)
+    ask(client, private)
+    found = AccessRequest.objects.get()
+    cloud.add_fault("error", route="image_patch", status=403)
+    client.force_login(alice)
+    client.post(f"/t/acme/requests/{found.pk}/approve/", {"make_shared": "1"})
+    found.refresh_from_db()
+    assert (found.status, found.sharing_since) == (RequestStatus.FAILED, None)
+    attempt = found.entries.get(action=Action.SHARE)
+    assert attempt.outcome == Outcome.FAILED
+    assert attempt.message.startswith("Not sent: the image could not be made shared.")
+    assert found.entries.get(action=Action.MAKE_SHARED).outcome == Outcome.FAILED
+    assert cloud.members(private) == []
 
 
 def test_forged_posts_to_another_teams_request_are_404(

@@ -10,11 +10,12 @@ from django.core.management import call_command
 from django.db import connection, connections
 from django.utils import timezone
 
-from sharing import selectors, services
+from builtin_cloud import FakeCloudApp, FakeTimeout
+from sharing import clouds, selectors, services
 from sharing.clouds import client_for
 from sharing.models import Action, LedgerEntry, Outcome, Share
 
-from .conftest import GLOBEX, INITECH, acme_image
+from .conftest import ACME, GLOBEX, INITECH, acme_image
 
 
 def share(client, image_id, members):
@@ -495,3 +496,64 @@ def test_two_workers_settling_at_once_settle_each_entry_once(team, cloud):
         (t, Outcome.SUCCEEDED if i % 2 == 0 else Outcome.FAILED) for i, t in enumerate(tenants)
     )
     assert all(e.settled_at for e in settled)
+
+
+# 7. Settling details
+
+
+@pytest.mark.parametrize("elsewhere", [{"region": "DFW"}, {"tenant": INITECH}])
+def test_a_decision_on_another_region_or_tenant_does_not_blur_a_status_settlement(
+    team, cloud, elsewhere
+):
+    incoming = cloud.create_image(owner=GLOBEX, region="IAD", name="globex-base")["id"]
+    cloud.add_member(incoming, ACME)  # pending: the accept never reached the cloud
+    crashed = crashed_attempt(team, Action.ACCEPT, incoming, tenant=ACME, ago=60)
+    LedgerEntry.objects.create(
+        team=team, actor_name="alice", action=Action.REJECT, image_id=incoming,
+        **{"region": "IAD", "tenant": ACME, **elsewhere},
+        outcome=Outcome.SUCCEEDED, completed_at=timezone.now(),
+    )  # fmt: skip
+    sync()
+    crashed.refresh_from_db()
+    assert (crashed.outcome, crashed.settlement) == (
+        Outcome.FAILED,
+        "Settled from evidence: the status is pending, not accepted.",
+    )
+
+
+class SettledWhileAnswering:
+    """The built-in cloud applies the create; before its answer a worker settles the open
+    entry; then the answer is lost and the client's check cannot read the member."""
+
+    def __init__(self, app: FakeCloudApp, team) -> None:
+        self.app, self.team, self.base_url, self.done = app, team, app.base_url, False
+
+    def __call__(self, environ, start_response):
+        body = self.app(environ, start_response)
+        create = environ["REQUEST_METHOD"] == "POST" and environ["PATH_INFO"].endswith("/members")
+        if create and not self.done:
+            self.done = True
+            services.attempts_settle(team=self.team, older_than=timedelta(0))
+            self.app.state.add_fault("error", route="member_get", status=503)
+            raise FakeTimeout()
+        return body
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_share_settled_before_its_own_answer_reports_the_settled_truth(
+    client, alice, team, cloud, settings
+):
+    image_id = acme_image(cloud)
+    clouds.use_builtin_cloud(
+        SettledWhileAnswering(FakeCloudApp(cloud, settings.FAKE_CLOUD_URL), team)
+    )
+    client.force_login(alice)
+    response = share(client, image_id, GLOBEX)
+    entry = entry_of(Action.SHARE)
+    assert (entry.outcome, entry.settlement) == (
+        Outcome.SUCCEEDED, f"Settled from evidence: {GLOBEX} was a member now.",
+    )  # fmt: skip
+    assert entry.message == ""  # the late answer changed nothing
+    assert f"Already shared with {GLOBEX} (pending)" in messages_of(response)
+    assert "Not shared" not in messages_of(response)
+    assert active_share(image_id).status == "pending"

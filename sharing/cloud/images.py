@@ -136,14 +136,20 @@ class ApiVersions:
     )
 
 
+# Notes for people on outcomes the client inferred; what they mean is `inferred`.
+EARLIER_TRY_APPLIED = "An earlier try was applied: the member is gone."
+CHECKED_GONE = "Checked after the answer was lost: it is gone."
+
+
 @dataclass(frozen=True)
 class Receipt:
-    """What the ledger keeps of a mutation. `note` says how its outcome was established when
-    the answer itself did not say (a check after a lost answer)."""
+    """What the ledger keeps of a mutation. `inferred`: the answer itself did not say the
+    outcome, the client established it (a check after a lost answer); `note` says how."""
 
     http_status: int | None
     request_id: str | None
     note: str = ""
+    inferred: bool = False
 
 
 @dataclass(frozen=True)
@@ -157,14 +163,16 @@ class ImageResult:
 class MemberResult:
     """`created` is False when the tenant already was a member (409) or for a status update.
 
-    `http_status` is None when the outcome was settled by reading the member after the create
-    got no answer; `request_id` is then that read's.
+    `inferred` when the create's answer did not say it and a read of the member did (no
+    answer, a 5xx, a 413); `http_status` is then the create's, or None when it got no answer,
+    and `request_id` the read's if the create's is unknown.
     """
 
     member: Member
     created: bool
     http_status: int | None
     request_id: str | None
+    inferred: bool = False
 
 
 class ImagesClient:
@@ -325,7 +333,7 @@ class ImagesClient:
                 existing = self.get_member(image_id, member_id)
             except NotFound:
                 raise error from None
-            return MemberResult(existing, False, error.status, error.request_id)
+            return MemberResult(existing, False, error.status, error.request_id, inferred=True)
         except Unavailable as error:
             # No answer, or a 5xx: the create may have been applied all the same.
             return self._settle_create(image_id, member_id, error)
@@ -361,9 +369,7 @@ class ImagesClient:
         except NotFound as error:
             if not attempts.earlier_may_have_applied:
                 raise
-            return Receipt(
-                error.status, error.request_id, "An earlier try was applied: the member is gone."
-            )
+            return Receipt(error.status, error.request_id, EARLIER_TRY_APPLIED, inferred=True)
         except Unavailable as error:
             return self._settle_delete(image_id, member_id, error, attempts)
         except CloudError as error:
@@ -412,7 +418,7 @@ class ImagesClient:
         member = self._member_of(self._json(response))
         # The receipt is the create's when it was answered (a 5xx), else the settling read's.
         request_id = cause.request_id or request_id_of(response)
-        return MemberResult(member, True, cause.status, request_id)
+        return MemberResult(member, True, cause.status, request_id, inferred=True)
 
     def _settle_delete(
         self, image_id: str, member_id: str, cause: CloudError, attempts: http.Attempts
@@ -420,9 +426,7 @@ class ImagesClient:
         try:
             self.get_member(image_id, member_id)
         except NotFound:
-            return Receipt(
-                cause.status, cause.request_id, "Checked after the answer was lost: it is gone."
-            )
+            return Receipt(cause.status, cause.request_id, CHECKED_GONE, inferred=True)
         except CloudError as error:
             raise UnknownOutcome(
                 f"{cause.message} Whether {member_id} was removed could not be checked; the "

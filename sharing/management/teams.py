@@ -16,10 +16,10 @@ def run_for_each_team(
     failed = []
     for team in teams:
         report = for_each_team(team, work)
-        if report.startswith("failed:"):
+        if report.failed:
             failed.append(team.slug)
-            command.stderr.write(f"{team.slug}: {report}")
+            command.stderr.write(f"{team.slug}: {report.line}")
         else:
-            command.stdout.write(f"{team.slug}: {report}")
+            command.stdout.write(f"{team.slug}: {report.line}")
     if failed:
         raise CommandError(f"{what} failed for {', '.join(failed)}; see the log.")

@@ -1,6 +1,7 @@
 """Access requests: asking for a share, and the admins' decisions on it."""
 
 import secrets
+from collections import Counter
 from datetime import datetime, timedelta
 
 from django.contrib.auth.models import User
@@ -10,12 +11,21 @@ from django.utils import timezone
 from sharing import notifications
 from sharing.cloud import CloudError, Image
 from sharing.clouds import client_for
-from sharing.models import AccessRequest, Action, LedgerEntry, RequestStatus, Share, Team
+from sharing.models import (
+    AccessRequest,
+    Action,
+    Basis,
+    LedgerEntry,
+    Outcome,
+    RequestStatus,
+    Share,
+    Team,
+)
 from sharing.wording import error_text
 
 from .errors import ApplicationError
-from .ledger import NAME_LENGTH, actor_name, ledger_record
-from .shares import share_target, share_to
+from .ledger import NAME_LENGTH, actor_name, ledger_approval, ledger_complete, ledger_record
+from .shares import ShareTarget, share_target, share_to
 
 
 def access_request_create(
@@ -168,16 +178,16 @@ def _refuse_own(access_request: AccessRequest, actor: User) -> None:
 
 
 def _claim(
-    access_request: AccessRequest, actor: User, status: str, note: str, *, from_: list
+    access_request: AccessRequest, actor: User, status: str, note: str, *, from_: list, **more
 ) -> AccessRequest:
     """Move the request to `status` if it still is in one of `from_`: exactly one caller wins.
 
     A conditional UPDATE is atomic on every database, so two admins approving at the same
-    moment (or one double-clicking) cannot both proceed.
+    moment (or one double-clicking) cannot both proceed. `more`: other columns to set with it.
     """
     _refuse_own(access_request, actor)
     claimed = AccessRequest.objects.filter(pk=access_request.pk, status__in=from_).update(
-        status=status, decided_by=actor, decided_at=timezone.now(), decision_note=note
+        status=status, decided_by=actor, decided_at=timezone.now(), decision_note=note, **more
     )
     access_request.refresh_from_db()
     if not claimed:
@@ -195,6 +205,10 @@ def access_request_approve(
     """Approve and share, through the same service as a direct share.
 
     A request whose share failed stays open as `failed` and can be approved again (a retry).
+    Each step leaves a state the upkeep finishes should the process die there: the claim
+    marks the request `sharing_since`; the decision and the share's attempt are recorded
+    together before any upstream call; the mark is cleared once the status says the share's
+    final outcome (`access_requests_settle`).
     """
     team, region = access_request.team, access_request.region
     _refuse_own(access_request, actor)
@@ -202,37 +216,154 @@ def access_request_approve(
     target = share_target(
         team=team, region=region, image_id=access_request.image_id, make_shared=make_shared
     )
+    since = timezone.now()
     _claim(
-        access_request,
-        actor,
-        RequestStatus.APPROVED,
-        note,
-        from_=[RequestStatus.PENDING, RequestStatus.FAILED],
-    )
-    ledger_decision(access_request, actor, Action.APPROVE, note)
+        access_request, actor, RequestStatus.APPROVED, note,
+        from_=[RequestStatus.PENDING, RequestStatus.FAILED], sharing_since=since,
+    )  # fmt: skip
+    attempt = ledger_approval(
+        access_request=access_request, actor=actor, note=note,
+        share_note=_share_note(access_request), image_name=target.image.name or "",
+    )  # fmt: skip
+    failure = _approval_share(access_request, actor, target, attempt)
+    _approval_end(access_request, attempt, since, failure)
+    return access_request
+
+
+def _share_note(access_request: AccessRequest) -> str:
+    return f"Request #{access_request.pk}: {access_request.justification}"[:1000]
+
+
+def _approval_share(
+    access_request: AccessRequest, actor: User, target: ShareTarget, attempt: LedgerEntry
+) -> str:
+    """The approved share, completing `attempt`; why it did not succeed, in words ("" if it
+    did). Its outcome is in the ledger afterwards."""
     try:
         [outcome] = share_to(
-            team=team,
-            actor=actor,
-            region=region,
-            target=target,
-            tenants=[access_request.tenant],
-            expires_at=access_request.share_until,
-            note=f"Request #{access_request.pk}: {access_request.justification}"[:1000],
-            access_request=access_request,
-        )
-        failure = "" if outcome.error is None else error_text(outcome.error)
+            team=access_request.team, actor=actor, region=access_request.region, target=target,
+            tenants=[access_request.tenant], expires_at=access_request.share_until,
+            note=attempt.note, access_request=access_request,
+            attempts={access_request.tenant: attempt},
+        )  # fmt: skip
     except CloudError as error:
-        failure = error_text(error)
-    if failure:
-        AccessRequest.objects.filter(pk=access_request.pk).update(
-            status=RequestStatus.FAILED, failure=failure
-        )
+        # The image could not be made shared: the create was never sent.
+        ledger_complete(
+            attempt, Outcome.FAILED, http_status=error.status, request_id=error.request_id,
+            message=f"Not sent: the image could not be made shared. {error.message}",
+        )  # fmt: skip
+        return error_text(error)
+    return "" if outcome.error is None else error_text(outcome.error)
+
+
+def _approval_end(
+    access_request: AccessRequest, attempt: LedgerEntry, since: datetime, failure: str
+) -> None:
+    """The request's status follows its share. An outcome still unknown keeps the mark: the
+    request is `failed` for now (it may be approved again) and follows the settled outcome."""
+    attempt.refresh_from_db()
+    if not attempt.open:
+        shared = attempt.outcome == Outcome.SUCCEEDED
+        status = RequestStatus.APPROVED if shared else RequestStatus.FAILED
+        _follow_share(access_request, since, status, "" if shared else failure)
+        return
+    if AccessRequest.objects.filter(pk=access_request.pk, sharing_since=since).update(
+        status=RequestStatus.FAILED, failure=failure
+    ):
         access_request.refresh_from_db()
         notifications.share_failed(access_request)
-    else:
+
+
+def _follow_share(
+    access_request: AccessRequest, since: datetime, status: str, failure: str
+) -> bool:
+    """Give the request the status its share's final outcome says and clear its mark, unless
+    another approval or worker moved it on since `since`; then tell whom it concerns (the
+    admins heard of a failure already when an unknown outcome made the request `failed`)."""
+    told = access_request.status == RequestStatus.FAILED
+    if not AccessRequest.objects.filter(pk=access_request.pk, sharing_since=since).update(
+        status=status, failure=failure, sharing_since=None
+    ):
+        return False
+    access_request.refresh_from_db()
+    if status == RequestStatus.APPROVED:
         notifications.decision(access_request)
-    return access_request
+    elif not told:
+        notifications.share_failed(access_request)
+    return True
+
+
+# Approvals that stopped half-way
+
+
+def access_requests_settle(*, team: Team, older_than: timedelta) -> Counter[str]:
+    """Every request still marked `sharing_since` longer than `older_than` ago gets the status
+    its share's final outcome says: an approval whose process died (or whose share's outcome
+    was unknown) ends shared or visibly failed. Run after `attempts_settle`, which gives the
+    share's attempt its outcome; an attempt still open waits for it. Counts per new status."""
+    cutoff = timezone.now() - older_than
+    counts: Counter[str] = Counter()
+    for access_request in AccessRequest.objects.filter(team=team, sharing_since__lt=cutoff):
+        since = access_request.sharing_since
+        if since is None:  # for the type checker: the filter says it is set
+            continue
+        attempt = _approval_attempt(access_request, since)
+        if attempt is None:
+            counts["request(s) failed"] += _never_sent(access_request, since)
+        elif attempt.open:
+            continue
+        elif attempt.outcome == Outcome.SUCCEEDED:
+            if _follow_share(access_request, since, RequestStatus.APPROVED, ""):
+                counts["request(s) shared"] += 1
+        elif _follow_share(access_request, since, RequestStatus.FAILED, _failure_settled(attempt)):
+            counts["request(s) failed"] += 1
+    return counts
+
+
+def _approval_attempt(access_request: AccessRequest, since: datetime) -> LedgerEntry | None:
+    """The share attempt of the approval that claimed the request at `since`."""
+    return (
+        access_request.entries.filter(action=Action.SHARE, created_at__gte=since)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+# Words for people; what they mean is in the entries' outcomes.
+NEVER_SENT = "Not sent: the approval stopped before the share was sent."
+
+
+def _never_sent(access_request: AccessRequest, since: datetime) -> bool:
+    """An approval that stopped between its claim and its attempt sent nothing, since an
+    attempt is recorded before its call: the request fails, and the ledger says so with a
+    share that failed, both at once (of two workers, one does it)."""
+    failure = f"The share was not made; approve again to retry. {NEVER_SENT}"
+    with transaction.atomic():
+        if not AccessRequest.objects.filter(pk=access_request.pk, sharing_since=since).update(
+            status=RequestStatus.FAILED, failure=failure, sharing_since=None
+        ):
+            return False
+        ledger_record(
+            team=access_request.team, actor=None, action=Action.SHARE,
+            region=access_request.region, image_id=access_request.image_id,
+            image_name=access_request.image_name, tenant=access_request.tenant,
+            note=_share_note(access_request), access_request=access_request,
+            outcome=Outcome.FAILED, message=NEVER_SENT, basis=Basis.INFERRED,
+        )  # fmt: skip
+    access_request.refresh_from_db()
+    notifications.share_failed(access_request)
+    return True
+
+
+def _failure_settled(attempt: LedgerEntry) -> str:
+    if attempt.outcome == Outcome.UNKNOWN:
+        return (
+            "Whether the image was shared could not be told; approve again to make sure. "
+            f"{attempt.settlement}"
+        )
+    return (
+        f"The share was not made; approve again to retry. {attempt.settlement or attempt.message}"
+    )
 
 
 def access_request_reject(

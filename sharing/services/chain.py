@@ -30,7 +30,7 @@ GENESIS = "0" * 64
 DIGEST_FIELDS = (
     "id", "team_id", "created_at", "actor_name", "channel", "action", "region", "image_id",
     "image_name", "tenant", "note", "access_request_id", "outcome", "http_status",
-    "request_id", "message", "completed_at", "settled_at", "settlement",
+    "request_id", "message", "completed_at", "settled_at", "settlement", "basis", "drift",
 )  # fmt: skip
 BATCH = 5000
 

@@ -18,7 +18,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from sharing.cloud import CloudError, UnknownOutcome
-from sharing.models import AccessRequest, Change, Channel, LedgerEntry, Outcome, Team
+from sharing.models import AccessRequest, Action, Change, Channel, LedgerEntry, Outcome, Team
 
 from .chain import chain_entries
 
@@ -101,14 +101,49 @@ def _committed_now() -> transaction.Atomic:
     return transaction.atomic(durable=True)
 
 
-def ledger_record(*, outcome: str = Outcome.SUCCEEDED, message: str = "", **fields) -> LedgerEntry:
-    """An entry complete at once: a decision in the dashboard, or a drift a sync found."""
+def ledger_record(
+    *,
+    outcome: str = Outcome.SUCCEEDED,
+    message: str = "",
+    drift: str = "",
+    basis: str = "",
+    **fields,
+) -> LedgerEntry:
+    """An entry complete at once: a decision in the dashboard, or a drift a sync found (with
+    its kind, `drift`)."""
     entry = _entry(**fields)
     entry.outcome, entry.message, entry.completed_at = outcome, message, timezone.now()
+    entry.drift, entry.basis = drift, basis
     with transaction.atomic(savepoint=False):
         entry.save()
         chain_entries([entry], Change.WRITTEN)
     return entry
+
+
+def ledger_approval(
+    *, access_request: AccessRequest, actor: User, note: str, share_note: str, image_name: str
+) -> LedgerEntry:
+    """An approval: the decision, complete at once, and the attempt of its share, committed
+    together before the share's upstream calls; returns the attempt."""
+    decision, attempt = (
+        _entry(
+            team=access_request.team,
+            actor=actor,
+            action=action,
+            region=access_request.region,
+            image_id=access_request.image_id,
+            image_name=image_name,
+            tenant=access_request.tenant,
+            note=text,
+            access_request=access_request,
+        )  # fmt: skip
+        for action, text in [(Action.APPROVE, note), (Action.SHARE, share_note)]
+    )
+    decision.outcome, decision.completed_at = Outcome.SUCCEEDED, timezone.now()
+    with _committed_now():
+        created = LedgerEntry.objects.bulk_create([decision, attempt])
+        chain_entries(created, Change.WRITTEN)
+    return attempt
 
 
 def ledger_complete(
@@ -118,11 +153,12 @@ def ledger_complete(
     http_status: int | None = None,
     request_id: str | None = None,
     message: str = "",
+    basis: str = "",
 ) -> bool:
     """Give an attempt its outcome, once; False if a settlement came first."""
     with transaction.atomic(savepoint=False):
         won = entry.complete(
-            outcome, http_status=http_status, request_id=request_id, message=message
+            outcome, http_status=http_status, request_id=request_id, message=message, basis=basis
         )
         if won:
             chain_entries([entry], Change.COMPLETED)
@@ -145,8 +181,9 @@ def outcome_of(error: CloudError) -> str:
     return Outcome.UNKNOWN if isinstance(error, UnknownOutcome) else Outcome.FAILED
 
 
-def ledger_fail(entry: LedgerEntry, error: CloudError) -> None:
-    ledger_complete(
+def ledger_fail(entry: LedgerEntry, error: CloudError) -> bool:
+    """Complete `entry` with what `error` says; False if a settlement came first."""
+    return ledger_complete(
         entry,
         outcome_of(error), http_status=error.status, request_id=error.request_id,
         message=error.message,

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sharing.cloud import CloudError, ImagesClient, Member, NotFound
 from sharing.clouds import client_for
-from sharing.models import Action, LedgerEntry, Outcome, Team
+from sharing.models import Action, Basis, Drift, LedgerEntry, Outcome, Team
 
 from .ledger import ledger_settle
 
@@ -84,59 +84,67 @@ def _member_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
     member when the revoke began and gone once it was done. Once done: the next entry's
     answer on this member, else the member as the cloud shows it now. When it began: the
     previous entry, if answered before this attempt began, else the member's timestamps."""
-    sharing = entry.action == Action.SHARE
     member = _member_now(client, entry.image_id, entry.tenant)
+    judged = _state_once_done(entry, member)
+    if isinstance(judged, _Verdict):
+        return judged
+    after, until = judged
     before, since = _state_before(entry, member)
+    if entry.action == Action.SHARE:
+        return _share_verdict(entry.tenant, after, before, since, until)
+    return _revoke_verdict(entry.tenant, after, before, since, until)
+
+
+def _state_once_done(entry: LedgerEntry, member: Member | None) -> tuple[bool, str] | _Verdict:
+    """Whether the tenant was a member once `entry` was done, and how that is known; or the
+    verdict that the cloud cannot tell, and why."""
+    sharing = entry.action == Action.SHARE
     later = _next_member_entry(entry)
     changed = member is not None and not _surely_before(member.updated_at, entry)
     if later is None and not sharing and changed:
-        return _Verdict(
-            Outcome.UNKNOWN,
-            f"The cloud cannot tell: {entry.tenant} is a member now, but changed since the "
-            "revoke began (removed and added again, or a new status).",
+        return _cannot_tell(
+            f"{entry.tenant} is a member now, but changed since the revoke began (removed and "
+            "added again, or a new status)."
         )
     if later is not None and entry.completed_at and later.created_at < entry.completed_at:
         # The later action began while this one waited for its answer: its request may have
         # reached the cloud after the later one, and the later answer does not bound it.
-        return _Verdict(
-            Outcome.UNKNOWN,
-            f"The cloud cannot tell: entry #{later.pk} began before this attempt was answered.",
-        )
+        return _cannot_tell(f"entry #{later.pk} began before this attempt was answered.")
     after, until = _state_after(entry, later, member)
     if later is not None and after is not None and _may_land_after(entry, later, after):
-        return _Verdict(
-            Outcome.UNKNOWN,
-            f"The cloud cannot tell: this attempt's request may still have reached the cloud "
-            f"after entry #{later.pk} began.",
+        return _cannot_tell(
+            "this attempt's request may still have reached the cloud after entry "
+            f"#{later.pk} began."
         )
     if after is None:  # only a later action can leave the state unknown
         which = f"entry #{later.pk}" if later else "a later action"
-        return _Verdict(
-            Outcome.UNKNOWN,
-            f"The cloud cannot tell: {which} changed this member again before its state was known.",
-        )
+        return _cannot_tell(f"{which} changed this member again before its state was known.")
     # A share succeeds if the member is there once it is done, whoever added it; otherwise an
     # earlier action still running when this one began may have made the change seen after.
     running = _running_when_began(entry) if not (sharing and after) else None
     if running is not None and (running.action == Action.SHARE) == after:
-        return _Verdict(
-            Outcome.UNKNOWN,
-            f"The cloud cannot tell: entry #{running.pk} was still waiting for its answer "
-            "when this attempt began, and may have made that change.",
+        return _cannot_tell(
+            f"entry #{running.pk} was still waiting for its answer when this attempt began, "
+            "and may have made that change."
         )
-    who = entry.tenant
-    if sharing:
-        # A share succeeded if the member was there once it was done, added by it or already
-        # there (as a 409 says): the next action's answer or today's state, bounded by it.
-        if not after:
-            return _Verdict(
-                Outcome.FAILED, f"Settled from evidence: {who} was not a member {until}."
-            )
-        how = f"not a member {since}; " if before is False else ""
-        return _Verdict(
-            Outcome.SUCCEEDED, f"Settled from evidence: {who} was {how}a member {until}."
-        )
-    # A revoke succeeded if the member was there when it began and gone once it was done.
+    return after, until
+
+
+def _cannot_tell(why: str) -> _Verdict:
+    return _Verdict(Outcome.UNKNOWN, f"The cloud cannot tell: {why}")
+
+
+def _share_verdict(who: str, after: bool, before: bool | None, since: str, until: str) -> _Verdict:
+    """A share succeeded if the member was there once it was done, added by it or already
+    there (as a 409 says): the next action's answer or today's state, bounded by it."""
+    if not after:
+        return _Verdict(Outcome.FAILED, f"Settled from evidence: {who} was not a member {until}.")
+    how = f"not a member {since}; " if before is False else ""
+    return _Verdict(Outcome.SUCCEEDED, f"Settled from evidence: {who} was {how}a member {until}.")
+
+
+def _revoke_verdict(who: str, after: bool, before: bool | None, since: str, until: str) -> _Verdict:
+    """A revoke succeeded if the member was there when it began and gone once it was done."""
     if after:
         return _Verdict(Outcome.FAILED, f"Settled from evidence: {who} was still a member {until}.")
     if before is None:
@@ -276,16 +284,13 @@ def _member_entries(entry: LedgerEntry, *more: str):
 
 
 def _definite(entry: LedgerEntry) -> bool:
-    """Answered by the cloud itself, not settled from evidence or inferred from a retry."""
+    """Answered by the cloud itself, not settled from evidence nor inferred by the client (a
+    read after a lost answer, a retry's 404: cloud/images.py), which tell nothing of before."""
     return (
         entry.outcome in (Outcome.SUCCEEDED, Outcome.FAILED)
         and not entry.settled_at
-        and not entry.message.startswith(_INFERRED)
+        and entry.basis != Basis.INFERRED
     )
-
-
-# Receipts whose outcome the client inferred (cloud/images.py): not an answer about the member.
-_INFERRED = ("An earlier try", "Checked after")
 
 
 def _present_after(previous: LedgerEntry, entry: LedgerEntry) -> bool | None:
@@ -294,7 +299,7 @@ def _present_after(previous: LedgerEntry, entry: LedgerEntry) -> bool | None:
     if previous.completed_at is None or previous.completed_at > entry.created_at:
         return None  # still on its way when this attempt began
     if previous.action == Action.DRIFT:
-        return not previous.message.startswith("No longer a member")
+        return previous.drift != Drift.GONE
     if previous.settled_at:
         return None
     if previous.action == Action.SHARE:
@@ -322,7 +327,9 @@ def _status_verdict(client: ImagesClient, entry: LedgerEntry) -> _Verdict:
     later = (
         LedgerEntry.objects.filter(
             team_id=entry.team_id,
+            region=entry.region,
             image_id=entry.image_id,
+            tenant=entry.tenant,
             action__in=list(_EXPECTED_STATUS),
             id__gt=entry.id,
         ).exists()  # fmt: skip

@@ -14,6 +14,7 @@ from sharing.clouds import client_for
 from sharing.models import (
     AccessRequest,
     Action,
+    Basis,
     LedgerEntry,
     Outcome,
     Share,
@@ -98,15 +99,21 @@ def share_to(
     expires_at: datetime | None,
     note: str,
     access_request: AccessRequest | None,
+    attempts: dict[str, LedgerEntry] | None = None,
 ) -> list[ShareOutcome]:
+    """Share `target` with `tenants`. `attempts`: their entries, when the caller recorded them
+    already (an approval records its share's with the decision)."""
     client, image = target.client, target.image
     if target.make_shared:
-        image = image_make_shared(team=team, actor=actor, region=region, image=image, client=client)
-
-    attempts = ledger_attempts(
-        tenants=tenants, team=team, actor=actor, action=Action.SHARE, region=region,
-        image_id=image.id, image_name=image.name, note=note, access_request=access_request,
-    )  # fmt: skip
+        image = image_make_shared(
+            team=team, actor=actor, region=region, image=image, client=client,
+            access_request=access_request,
+        )  # fmt: skip
+    if attempts is None:
+        attempts = ledger_attempts(
+            tenants=tenants, team=team, actor=actor, action=Action.SHARE, region=region,
+            image_id=image.id, image_name=image.name, note=note, access_request=access_request,
+        )  # fmt: skip
     # Only the HTTP calls run in the pool, each on a session of its own (a requests Session is
     # not thread-safe); the database is written from this thread, each answer as it arrives.
     workers = max(1, min(settings.CLOUD_SHARE_CONCURRENCY, len(tenants)))
@@ -134,7 +141,8 @@ def _record_share(
     expires_at: datetime | None,
 ) -> ShareOutcome:
     if isinstance(result, CloudError):
-        ledger_fail(entry, result)
+        if not ledger_fail(entry, result):
+            return _settled_first(image, entry, expires_at)
         return ShareOutcome(
             entry.tenant, entry.outcome or Outcome.FAILED, error=result,
             http_status=result.status, request_id=result.request_id,
@@ -142,18 +150,58 @@ def _record_share(
     status = result.member.status or ShareStatus.PENDING
     message = "" if result.created else f"Already shared ({status})."
     with transaction.atomic():
-        ledger_complete(
+        completed = ledger_complete(
             entry,
             Outcome.SUCCEEDED,
             http_status=result.http_status,
             request_id=result.request_id,
             message=message,
+            basis=Basis.INFERRED if result.inferred else "",
         )
-        share_record(entry=entry, image_name=image.name, status=status, expires_at=expires_at)
+        if completed:
+            share_record(entry=entry, image_name=image.name, status=status, expires_at=expires_at)
+    if not completed:
+        return _settled_first(image, entry, expires_at, status)
     return ShareOutcome(
         entry.tenant, Outcome.SUCCEEDED, result.created, status,
         http_status=result.http_status, request_id=result.request_id,
     )  # fmt: skip
+
+
+def _settled_first(
+    image: Image,
+    entry: LedgerEntry,
+    expires_at: datetime | None,
+    status: str | None = None,
+) -> ShareOutcome:
+    """The call's own answer came after a sync had settled its entry: the settled outcome is
+    the ledger's, and what the caller is told (docs/design.md, "Settling outcomes")."""
+    entry.refresh_from_db()
+    if entry.outcome == Outcome.SUCCEEDED:
+        share = _active_share(entry)
+        if share is None:
+            status = status or ShareStatus.PENDING
+            share_record(entry=entry, image_name=image.name, status=status, expires_at=expires_at)
+        return ShareOutcome(
+            entry.tenant, Outcome.SUCCEEDED, status=share.status if share else status,
+            http_status=entry.http_status, request_id=entry.request_id,
+        )  # fmt: skip
+    # Final either way: not "the next check will tell", which an UnknownOutcome would say.
+    why = CloudError(
+        f"A check settled this share before its answer came: {entry.settlement}",
+        status=entry.http_status, request_id=entry.request_id,
+    )  # fmt: skip
+    return ShareOutcome(
+        entry.tenant, entry.outcome or Outcome.UNKNOWN, error=why,
+        http_status=entry.http_status, request_id=entry.request_id,
+    )  # fmt: skip
+
+
+def _active_share(entry: LedgerEntry) -> Share | None:
+    return Share.objects.filter(
+        team_id=entry.team_id, region=entry.region, image_id=entry.image_id,
+        tenant=entry.tenant, revoked_at=None,
+    ).first()  # fmt: skip
 
 
 def share_record(
@@ -198,6 +246,7 @@ def image_make_shared(
     region: str,
     image: Image,
     client: ImagesClient,
+    access_request: AccessRequest | None = None,
 ) -> Image:
     entry = ledger_attempt(
         team=team,
@@ -207,6 +256,7 @@ def image_make_shared(
         image_id=image.id,
         image_name=image.name,
         note="Visibility private → shared, to add members.",
+        access_request=access_request,
     )
     with ledgered(entry):
         result = client.make_image_shared(image.id)
@@ -254,7 +304,7 @@ def share_revoke(
         raise
     ledger_complete(
         entry, Outcome.SUCCEEDED, http_status=receipt.http_status, request_id=receipt.request_id,
-        message=receipt.note,
+        message=receipt.note, basis=Basis.INFERRED if receipt.inferred else "",
     )  # fmt: skip
     share_close(share)
 

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from sharing.cloud import CloudError, ImagesClient, Member, NotFound
 from sharing.clouds import client_for
-from sharing.models import Action, LedgerEntry, Outcome, Share, ShareStatus, Team
+from sharing.models import Action, Drift, LedgerEntry, Outcome, Share, ShareStatus, Team
 
 from .ledger import ledger_record
 from .settling import _MEMBER_ACTIONS, _REMOVALS
@@ -27,35 +27,9 @@ def shares_sync(*, team: Team, images: Iterable[tuple[str, str]] = ()) -> Counte
     loses its record quietly; anything else changed outside the dashboard and is a `drift`.
     """
     counts: Counter[str] = Counter()
-    active = Share.objects.filter(team=team, revoked_at=None)
-    targets = set(active.values_list("region", "image_id").distinct().order_by())
-    targets |= set(
-        LedgerEntry.objects.filter(team=team, action__in=_MEMBER_ACTIONS)
-        .filter(
-            Q(created_at__gte=timezone.now() - SYNC_WINDOW)
-            | Q(settled_at__gte=timezone.now() - SYNC_WINDOW)
-            | Q(outcome__isnull=True)
-            | Q(outcome=Outcome.UNKNOWN, settled_at=None)
-        )
-        .values_list("region", "image_id")
-        .distinct()
-        .order_by()
-    )
-    targets |= set(images)
     clients: dict[str, ImagesClient] = {}
-    # Images shared only outside the dashboard have members too: the counts on the images
-    # list are these records, so every image of ours that can have members is looked at.
-    for region in team.regions or [team.default_region]:
-        if not region:
-            continue
-        try:
-            clients[region] = client_for(team, region)
-            for image in clients[region].iter_images(
-                owner=team.tenant_id, visibility="shared", limit=SYNC_LIST_PAGE
-            ):
-                targets.add((region, image.id))
-        except CloudError:
-            counts["unreachable"] += 1
+    targets = _recorded_targets(team) | set(images)
+    targets |= _shared_images(team, clients, counts)
     for region, image_id in sorted(targets):
         try:
             if region not in clients:
@@ -66,14 +40,59 @@ def shares_sync(*, team: Team, images: Iterable[tuple[str, str]] = ()) -> Counte
         except CloudError:
             counts["unreachable"] += 1
             continue  # the next run tries again
-        ours = {s.tenant: s for s in active.filter(region=region, image_id=image_id)}
-        for tenant, share in ours.items():
-            counts[_sync_ours(share, upstream.get(tenant))] += 1
-        for tenant in upstream.keys() - ours.keys():
-            counts[_sync_found(team, region, image_id, upstream[tenant])] += 1
+        counts.update(_sync_image(team, region, image_id, upstream))
     counts.pop("unchanged", None)
     if not counts["unreachable"]:
         Team.objects.filter(pk=team.pk).update(last_synced_at=timezone.now())
+    return counts
+
+
+def _recorded_targets(team: Team) -> set[tuple[str, str]]:
+    """Images with an active share, or a member entry created or settled lately, or open."""
+    active = Share.objects.filter(team=team, revoked_at=None)
+    targets = set(active.values_list("region", "image_id").distinct().order_by())
+    since = timezone.now() - SYNC_WINDOW
+    recent = LedgerEntry.objects.filter(team=team, action__in=_MEMBER_ACTIONS).filter(
+        Q(created_at__gte=since)
+        | Q(settled_at__gte=since)
+        | Q(outcome__isnull=True)
+        | Q(outcome=Outcome.UNKNOWN, settled_at=None)
+    )
+    return targets | set(recent.values_list("region", "image_id").distinct().order_by())
+
+
+def _shared_images(
+    team: Team, clients: dict[str, ImagesClient], counts: Counter[str]
+) -> set[tuple[str, str]]:
+    """Every `shared` image of the team, per region (clients are made on the way). Images
+    shared only outside the dashboard have members too: the counts on the images list are
+    these records, so every image of ours that can have members is looked at."""
+    found: set[tuple[str, str]] = set()
+    for region in team.regions or [team.default_region]:
+        if not region:
+            continue
+        try:
+            clients[region] = client_for(team, region)
+            for image in clients[region].iter_images(
+                owner=team.tenant_id, visibility="shared", limit=SYNC_LIST_PAGE
+            ):
+                found.add((region, image.id))
+        except CloudError:
+            counts["unreachable"] += 1
+    return found
+
+
+def _sync_image(
+    team: Team, region: str, image_id: str, upstream: dict[str, Member]
+) -> Counter[str]:
+    """One image: our active records against the cloud's members."""
+    counts: Counter[str] = Counter()
+    active = Share.objects.filter(team=team, revoked_at=None, region=region, image_id=image_id)
+    ours = {s.tenant: s for s in active}
+    for tenant, share in ours.items():
+        counts[_sync_ours(share, upstream.get(tenant))] += 1
+    for tenant in upstream.keys() - ours.keys():
+        counts[_sync_found(team, region, image_id, upstream[tenant])] += 1
     return counts
 
 
@@ -118,13 +137,13 @@ def _sync_ours(share: Share, member: Member | None) -> str:
             return "unchanged"  # another worker closed it
         if _explains(latest, _REMOVALS):
             return "closed"  # a revoke whose outcome was settled later, or is being settled
-        _drift(share, "No longer a member upstream: removed outside the dashboard.")
+        _drift(share, Drift.GONE)
         return "removed outside"
     changed = member.status and member.status != share.status
     if changed and Share.objects.filter(pk=share.pk, status=share.status).update(
         status=member.status
     ):
-        _drift(share, f"The tenant set its status to {member.status}.")
+        _drift(share, Drift.STATUS, member.status)
         return "status changed"
     return "unchanged"
 
@@ -134,11 +153,14 @@ def _sync_found(team: Team, region: str, image_id: str, member: Member) -> str:
     try:
         with transaction.atomic():
             if latest is not None and _explains(latest, (Action.SHARE,)):
+                # A share whose outcome was settled later; an approved request's keeps its end.
+                request = latest.access_request
                 share_record(
                     entry=latest, image_name=latest.image_name,
                     status=member.status or ShareStatus.PENDING,
+                    expires_at=request.share_until if request else None,
                 )  # fmt: skip
-                return "recorded"  # a share whose outcome was settled later
+                return "recorded"
             found = Share.objects.create(
                 team=team,
                 region=region,
@@ -151,7 +173,7 @@ def _sync_found(team: Team, region: str, image_id: str, member: Member) -> str:
             )
     except IntegrityError:
         return "unchanged"  # another worker recorded it first
-    _drift(found, "A member added outside the dashboard.")
+    _drift(found, Drift.ADDED)
     return "added outside"
 
 
@@ -162,7 +184,15 @@ def _image_name(team: Team, region: str, image_id: str) -> str:
     return names.values_list("image_name", flat=True).first() or ""
 
 
-def _drift(share: Share, message: str) -> None:
+# Words for people; what a drift is, is its kind.
+DRIFT_WORDS: dict[str, str] = {
+    Drift.GONE: "No longer a member upstream: removed outside the dashboard.",
+    Drift.ADDED: "A member added outside the dashboard.",
+    Drift.STATUS: "The tenant set its status to {status}.",
+}
+
+
+def _drift(share: Share, kind: str, status: str | None = None) -> None:
     ledger_record(
         team=share.team,
         actor=None,
@@ -171,5 +201,6 @@ def _drift(share: Share, message: str) -> None:
         image_id=share.image_id,
         image_name=share.image_name,
         tenant=share.tenant,
-        message=message,
+        message=DRIFT_WORDS[kind].format(status=status),
+        drift=kind,
     )

@@ -11,7 +11,7 @@ from sharing import notifications
 from sharing.cloud import CloudError, NotFound
 from sharing.models import Action, Share, Team
 
-from .access_requests import access_requests_expire
+from .access_requests import access_requests_expire, access_requests_settle
 from .settling import SETTLE_AFTER, attempts_settle
 from .shares import share_revoke
 from .sync import shares_sync
@@ -99,9 +99,11 @@ def team_time_limits(*, team: Team, now: datetime | None = None) -> str:
 
 
 def team_reconcile(*, team: Team, older_than: timedelta = SETTLE_AFTER) -> str:
-    """Settle open outcomes, then sync records: the order matters, since the sync reads the
-    settled outcomes to tell our own changes from outside ones. A line for the worker log."""
+    """Settle open outcomes (and the requests whose approval waits for one), then sync records:
+    the order matters, since the sync reads the settled outcomes to tell our own changes from
+    outside ones. A line for the worker log."""
     settled = attempts_settle(team=team, older_than=older_than)
+    settled += access_requests_settle(team=team, older_than=older_than)
     synced = shares_sync(team=team)
     return f"settled {_counts(settled)}; records {_counts(synced)}"
 

@@ -9,8 +9,9 @@ from sharing.models import Team
 
 class Command(BaseCommand):
     help = (
-        "Reconcile the dashboard with the cloud: settle attempts left without an outcome, copy "
-        "consumers' status changes, and record members added or removed outside the dashboard. "
+        "Reconcile the dashboard with the cloud: settle attempts left without an outcome and "
+        "approvals that stopped half-way, copy consumers' status changes, and record members "
+        "added or removed outside the dashboard. "
         "A team that fails is reported and the others still run; the exit status is then 1."
     )
 
