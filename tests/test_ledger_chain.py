@@ -100,9 +100,9 @@ def test_a_deleted_row_is_named(entries, team):
 def test_a_forged_row_is_named(entries, team):
     tamper(
         "INSERT INTO sharing_ledgerentry (created_at, team_id, actor_name, action, region, "
-        "image_id, image_name, tenant, note, outcome, request_id, message, channel, settlement) "
-        "VALUES (%s, %s, 'alice', 'share', 'IAD', 'img', '', '100009', 'forged', 'succeeded', "
-        "'', '', 'web', '')",
+        "image_id, image_name, tenant, note, outcome, request_id, message, channel, settlement, "
+        "basis, drift) VALUES (%s, %s, 'alice', 'share', 'IAD', 'img', '', '100009', 'forged', "
+        "'succeeded', '', '', 'web', '', '', '')",
         (timezone.now(), team.pk),
     )
     forged = LedgerEntry.objects.get(note="forged")
@@ -262,8 +262,8 @@ def test_the_migration_chains_entries_written_before_it(team, alice):
             cursor.execute(
                 "INSERT INTO sharing_ledgerentry (created_at, team_id, actor_name, action, "
                 "region, image_id, image_name, tenant, note, outcome, request_id, message, "
-                "channel, settlement) VALUES (%s, %s, 'alice', 'request', '', '', '', '', %s, "
-                "'succeeded', '', '', 'web', '')",
+                "channel, settlement, basis, drift) VALUES (%s, %s, 'alice', 'request', '', '', "
+                "'', '', %s, 'succeeded', '', '', 'web', '', '', '')",
                 (timezone.now(), team.pk, note),
             )
     MigrationExecutor(connection).migrate(executor.loader.graph.leaf_nodes())
