@@ -17,11 +17,12 @@ def when(moment: datetime | None, empty: str = "—"):
     if not moment:  # None, or '' for a missing variable in the template
         return empty
     utc = moment.astimezone(UTC)
+    exact = utc.strftime("%Y-%m-%d %H:%M:%S")
     return format_html(
         '<time datetime="{}" data-local title="{} UTC">{} UTC</time>',
         utc.isoformat(),
-        utc.strftime("%Y-%m-%d %H:%M:%S"),
-        utc.strftime("%Y-%m-%d %H:%M"),
+        exact,
+        exact[:16],  # to the minute
     )
 
 
@@ -131,7 +132,21 @@ def minutes(duration: timedelta | None) -> int:
 # A ledger row, written here rather than in includes/ledger_table.html: fifty rows of a dozen
 # tags and filters each were most of the history page's server time (bench/README.md).
 ACTION_LABELS, CHANNEL_LABELS = dict(Action.choices), dict(Channel.choices)
-OUTCOME_LABELS = dict(Outcome.choices)
+
+
+def _badge(value: str, label: str) -> SafeString:
+    """The markup of `{% badge %}` (includes/badge.html)."""
+    return format_html('<span class="badge badge-{}">{}</span>', slugify(value), label)
+
+
+OUTCOME_BADGES = {value: _badge(value, label) for value, label in Outcome.choices}
+UNRESOLVED_BADGE = _badge("unknown", "unresolved")
+
+
+def _outcome_badge(outcome: str | None) -> SafeString:
+    if not outcome:
+        return UNRESOLVED_BADGE
+    return OUTCOME_BADGES.get(outcome) or _badge(outcome, outcome)
 
 
 @register.simple_tag(takes_context=True)
@@ -159,7 +174,7 @@ def ledger_row(context, entry: LedgerEntry) -> SafeString:
         link,
         _image_cell(entry),
         tenant(context, entry.tenant),
-        _outcome_badge(entry),
+        _outcome_badge(entry.outcome),
         _details(entry),
     )
 
@@ -173,14 +188,6 @@ def _image_cell(entry: LedgerEntry) -> str:
         )
     short = Truncator(entry.image_id).chars(9)
     return format_html('<span class="mono" title="{}">{}</span>', entry.image_id, short)
-
-
-def _outcome_badge(entry: LedgerEntry) -> str:
-    """As `{% badge %}` (includes/badge.html); an entry without an outcome is unresolved."""
-    if not entry.outcome:
-        return format_html('<span class="badge badge-{}">{}</span>', "unknown", "unresolved")
-    label = OUTCOME_LABELS.get(entry.outcome, entry.outcome)
-    return format_html('<span class="badge badge-{}">{}</span>', slugify(entry.outcome), label)
 
 
 def _details(entry: LedgerEntry) -> str:
