@@ -78,7 +78,7 @@ def fill(team, count: int) -> int:
     from django.db import connection, transaction
     from django.utils import timezone
 
-    from sharing.models import AccessRequest, Change, LedgerEntry, Partner
+    from sharing.models import Change, LedgerEntry, Partner
     from sharing.services.chain import chain_entries
     from sharing.services.ledger import ledger_settle
 
@@ -87,18 +87,9 @@ def fill(team, count: int) -> int:
     for tenant, name in PARTNERS.items():
         Partner.objects.get_or_create(team=team, tenant=tenant, defaults={"name": name})
     now = timezone.now()
-    requests = [
-        AccessRequest.objects.create(
-            team=team, region="IAD", image_id=image_id(n), image_name=image_name(n),
-            tenant=rng.choice(TENANTS), justification="For the pilot.", status="approved",
-            requester_name="Dana from Globex", status_token=f"bench-token-{n}",
-        )  # fmt: skip
-        for n in range(40)
-    ]
+    requests = [access_request(team, rng, n) for n in range(40)]
     step = timedelta(days=120) / count
-    entries = [
-        entry(team, rng, users, requests, now - step * (count - n), n) for n in range(count)
-    ]
+    entries = [entry(team, rng, users, requests, now - step * (count - n), n) for n in range(count)]
     with transaction.atomic():
         created = LedgerEntry.objects.bulk_create(entries)
         chain_entries(team_id=team.pk, entry_ids=[e.pk for e in created], change=Change.WRITTEN)
@@ -110,6 +101,16 @@ def fill(team, count: int) -> int:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE sharing_ledgerentry; ANALYZE sharing_ledgerlink")
     return created[count // 5].pk
+
+
+def access_request(team, rng, n: int):
+    from sharing.models import AccessRequest
+
+    return AccessRequest.objects.create(
+        team=team, region="IAD", image_id=image_id(n), image_name=image_name(n),
+        tenant=rng.choice(TENANTS), justification="For the pilot.", status="approved",
+        requester_name="Dana from Globex", status_token=f"bench-token-{n}",
+    )  # fmt: skip
 
 
 def image_id(n: int) -> str:
