@@ -407,7 +407,8 @@ def activity_chart(*, team: Team) -> dict:
     history page shows a chart up to five minutes old.
     """
     today = team.today()  # the bars are the team's days, like the history's filters
-    key = f"activity-chart:{team.pk}:{team.time_zone}:{today.isoformat()}"
+    # "drawn": charts cached before the markup was cached with them hold no `html`.
+    key = f"activity-chart-drawn:{team.pk}:{team.time_zone}:{today.isoformat()}"
     chart = cache.get_or_set(key, lambda: _drawn(_activity_chart(team, today)), CHART_CACHE_SECONDS)
     return cast(dict, chart)
 
