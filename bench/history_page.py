@@ -156,6 +156,7 @@ class Meter:
         self.queries = 0
         self.render = 0.0
         self.render_sql = 0.0
+        self.rendering = False
 
     def __call__(self, execute, sql, params, many, context):
         started = time.perf_counter()
@@ -180,10 +181,14 @@ def metered() -> Iterator[Meter]:
     original = Template.render
 
     def render(self, context=None, request=None):
+        if meter.rendering:  # a form widget's template, inside the page's
+            return original(self, context, request)
         sql_before, started = meter.sql, time.perf_counter()
+        meter.rendering = True
         try:
             return original(self, context, request)
         finally:
+            meter.rendering = False
             meter.render_sql += meter.sql - sql_before
             meter.render += time.perf_counter() - started
 
