@@ -44,7 +44,16 @@ demo: $(VENV)/.installed var/ledger-signing-key
 	@echo
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
 
-test: $(VENV)/.installed-dev
+# The OpenID Connect provider the sign-in tests (and DEMO_SSO=1 make demo) run: node-oidc-provider,
+# installed from its lock file. Without node and npm the tests that need it skip, saying why.
+OIDC_MODULES := tests/oidc/node_modules/.package-lock.json
+$(OIDC_MODULES): tests/oidc/package.json tests/oidc/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd tests/oidc && npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the single sign-on tests will skip"; fi
+.PHONY: oidc-provider
+oidc-provider: $(OIDC_MODULES)
+
+test: $(VENV)/.installed-dev oidc-provider
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -318,22 +318,17 @@ if not (PASSWORD_LOGIN or OIDC_ISSUER):
     raise ImproperlyConfigured(
         "PASSWORD_LOGIN=0 needs OIDC_ISSUER: without single sign-on only superusers could sign in."
     )
-SOCIALACCOUNT_PROVIDERS = {
-    "sso": {
-        "OAUTH_PKCE_ENABLED": True,
-        "SCOPE": ["openid", "profile", "email", *env.list("OIDC_EXTRA_SCOPES", default=[])],
-        "APPS": [
-            {
-                "client_id": OIDC_CLIENT_ID,
-                "secret": OIDC_CLIENT_SECRET,
-                "name": OIDC_NAME,
-                "settings": {"server_url": OIDC_ISSUER},
-            }
-        ]
-        if OIDC_ISSUER
-        else [],
-    }
-}
+
+
+def sso_providers(issuer: str, client_id: str, secret: str, name: str) -> dict:
+    """django-allauth's provider settings for the single sign-on app (none without issuer)."""
+    scopes = ["openid", "profile", "email", *env.list("OIDC_EXTRA_SCOPES", default=["groups"])]
+    app = {"client_id": client_id, "secret": secret, "name": name}
+    app["settings"] = {"server_url": issuer}
+    return {"sso": {"OAUTH_PKCE_ENABLED": True, "SCOPE": scopes, "APPS": [app] if issuer else []}}
+
+
+SOCIALACCOUNT_PROVIDERS = sso_providers(OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_NAME)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")

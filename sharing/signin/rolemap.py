@@ -26,6 +26,7 @@ class RoleMapError(ValueError):
 class RoleMap:
     pattern: re.Pattern[str] | None = None
     pairs: dict[str, tuple[str, str]] = field(default_factory=dict)
+    source: str = ""
 
     def roles(self, groups: list[str]) -> dict[str, str]:
         """Team slug → role from the groups; the strongest role wins where several match."""
@@ -38,6 +39,12 @@ class RoleMap:
             if team not in found or ROLE_NAMES.index(role) > ROLE_NAMES.index(found[team]):
                 found[team] = role
         return found
+
+    def example(self) -> str:
+        """A group that would make someone a viewer, to tell people what to ask for."""
+        if self.pattern is not None:
+            return self.source.replace("{team}", "<team>").replace("{role}", "viewer")
+        return next(iter(self.pairs), "")
 
     def _match(self, group: str) -> tuple[str, str] | None:
         if self.pattern is not None:
@@ -80,7 +87,7 @@ def _parse_pattern(raw: str) -> RoleMap:
         else re.escape(part)
         for part in parts
     )  # fmt: skip
-    return RoleMap(pattern=re.compile(regex))
+    return RoleMap(pattern=re.compile(regex), source=raw)
 
 
 def _names() -> str:

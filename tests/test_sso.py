@@ -1,0 +1,104 @@
+"""Single sign-on against a real OpenID Connect provider started on loopback (tests/oidc)."""
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from django.contrib.auth.models import User
+
+from sharing.models import Action, LedgerEntry, Membership, Role
+
+from . import sso_provider
+from .sso_provider import authorize, callback, sign_in
+
+
+@pytest.fixture(scope="module")
+def provider():
+    with sso_provider.running("http://testserver") as running:
+        yield running
+
+
+@pytest.fixture
+def sso(settings, provider, team, cloud):
+    sso_provider.use(settings, provider)
+    provider.set_user("sso-alice", "demo-password", ["img-acme-admin"])
+    return provider
+
+
+def signed_in_user(client) -> User | None:
+    response = client.get("/")
+    user = response.wsgi_request.user
+    return user if user.is_authenticated else None
+
+
+def test_the_first_sign_in_creates_the_user_with_the_role_its_group_names(client, sso):
+    response = sign_in(client)
+    assert response.status_code == 302
+    user = User.objects.get(username="sso-alice")
+    assert Membership.objects.get(user=user, team__slug="acme").role == Role.ADMIN
+    assert client.get("/", follow=True).redirect_chain[-1][0] == "/t/acme/images/"
+
+
+def test_the_authorization_request_carries_pkce_state_and_nonce(client, sso):
+    start = client.post("/accounts/sso/login/")
+    query = parse_qs(urlsplit(start["Location"]).query)
+    assert query["code_challenge_method"] == ["S256"] and query["code_challenge"][0]
+    assert query["state"][0] and query["nonce"][0]
+    assert "groups" in query["scope"][0].split()
+
+
+def test_a_role_removed_at_the_provider_is_removed_at_the_next_sign_in(client, sso, team):
+    sign_in(client)
+    user = User.objects.get(username="sso-alice")
+    sso.set_user("sso-alice", "demo-password", ["img-acme-viewer"])
+    client.logout()
+    sign_in(client)
+    assert Membership.objects.get(user=user, team=team).role == Role.VIEWER
+    sso.set_user("sso-alice", "demo-password", ["unrelated-group"])
+    client.logout()
+    sign_in(client)
+    assert not Membership.objects.filter(user=user).exists()
+    notes = list(
+        LedgerEntry.objects.filter(team=team, action=Action.ROLE_CHANGE)
+        .order_by("pk")
+        .values_list("note", flat=True)
+    )
+    assert [note.split(",")[0] for note in notes] == [
+        "sso-alice: no role → admin",
+        "sso-alice: admin → viewer",
+        "sso-alice: viewer → no role",
+    ]
+
+
+def test_no_matching_group_signs_in_to_a_page_that_says_whom_to_ask(client, settings, sso):
+    settings.OIDC_HELP_CONTACT = "it-help@example.com"
+    sso.set_user("sso-alice", "demo-password", ["staff"])
+    sign_in(client)
+    page = client.get("/")
+    assert "not in a team yet" in page.text
+    assert "it-help@example.com" in page.text and "img-" in page.text
+
+
+@pytest.mark.parametrize("spoil", ["bad-signature", "wrong-audience", "expired", "wrong-issuer"])
+def test_an_id_token_that_fails_a_check_signs_no_one_in(client, sso, spoil):
+    sso.spoil_next_id_token(spoil)
+    response = sign_in(client)
+    assert response.status_code == 401
+    assert "Sign-in failed" in response.text
+    assert signed_in_user(client) is None
+    assert not User.objects.filter(username="sso-alice").exists()
+
+
+def test_a_replayed_state_is_refused(client, sso):
+    url = authorize(client)
+    assert callback(client, url).status_code == 302
+    client.logout()
+    replayed = callback(client, url)
+    assert "Sign-in failed" in replayed.text
+    assert signed_in_user(client) is None
+
+
+def test_an_issuer_that_names_itself_differently_is_refused(client, settings, sso):
+    settings.OIDC_ISSUER = sso.issuer.replace("127.0.0.1", "localhost")
+    response = sign_in(client)
+    assert "Sign-in failed" in response.text
+    assert signed_in_user(client) is None
