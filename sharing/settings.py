@@ -323,7 +323,7 @@ if not (PASSWORD_LOGIN or OIDC_ISSUER):
 def sso_providers(issuer: str, client_id: str, secret: str, name: str) -> dict:
     """django-allauth's provider settings for the single sign-on app (none without issuer)."""
     scopes = ["openid", "profile", "email", *env.list("OIDC_EXTRA_SCOPES", default=["groups"])]
-    app = {"client_id": client_id, "secret": secret, "name": name}
+    app: dict[str, object] = {"client_id": client_id, "secret": secret, "name": name}
     app["settings"] = {"server_url": issuer}
     return {"sso": {"OAUTH_PKCE_ENABLED": True, "SCOPE": scopes, "APPS": [app] if issuer else []}}
 
