@@ -6,8 +6,10 @@ import pytest
 from django.contrib.auth.models import User
 
 from sharing.models import Action, LedgerEntry, Membership, Role
+from sharing.settings import sso_providers
 
 from . import sso_provider
+from .conftest import PASSWORD
 from .sso_provider import authorize, callback, sign_in
 
 
@@ -102,3 +104,38 @@ def test_an_issuer_that_names_itself_differently_is_refused(client, settings, ss
     response = sign_in(client)
     assert "Sign-in failed" in response.text
     assert signed_in_user(client) is None
+
+
+def test_a_team_that_asks_for_a_second_factor_leaves_it_to_the_provider(client, sso, team):
+    team.second_factor_required = True
+    team.save()
+    sign_in(client)
+    assert client.get("/t/acme/images/").status_code == 200
+
+
+def test_the_login_page_offers_the_provider_by_its_name(client, sso):
+    assert "Sign in with Example SSO" in client.get("/accounts/login/").text
+
+
+def test_logging_out_ends_the_session_and_offers_the_providers_logout(client, sso):
+    sign_in(client)
+    response = client.post("/accounts/logout/")
+    assert f'href="{sso.issuer}/session/end?client_id=dashboard' in response.text
+    assert "Also sign out of Example SSO" in response.text
+    assert signed_in_user(client) is None
+
+
+def test_with_password_login_off_only_superusers_use_passwords(client, settings, sso, alice):
+    settings.PASSWORD_LOGIN = False
+    form = {"login": "alice", "password": PASSWORD}
+    assert "not correct" in client.post("/accounts/login/", form).text
+    alice.is_superuser = True
+    alice.save()
+    assert client.post("/accounts/login/", form).status_code == 302
+
+
+def test_a_provider_that_does_not_answer_shows_a_page_not_an_error(client, settings, sso):
+    settings.SOCIALACCOUNT_PROVIDERS = sso_providers("http://127.0.0.1:9", "dashboard", "x", "SSO")
+    response = client.post("/accounts/sso/login/")
+    assert response.status_code == 503
+    assert "does not answer" in response.text
