@@ -1,4 +1,3 @@
-from allauth.account import views as allauth_views
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -45,7 +44,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
-    path("accounts/login/", allauth_views.login, name="login"),
+    path("accounts/login/", signin_views.log_in, name="login"),
     path("accounts/logout/", signin_views.sign_out, name="logout"),
     path("accounts/", include("allauth.urls")),
     path("t/<slug:team_slug>/", include(team_patterns)),

@@ -56,8 +56,12 @@ class StrictCallbackView(OAuth2CallbackView):
 
 
 def login(request: HttpRequest):
+    from .views import allow_provider_forms
+
     try:
-        return OAuth2LoginView.adapter_view(StrictOIDCAdapter(request))(request)
+        return allow_provider_forms(
+            OAuth2LoginView.adapter_view(StrictOIDCAdapter(request))(request)
+        )
     except (RequestException, ValueError, KeyError):  # discovery failed: down, not JSON, partial
         context = {"provider_name": settings.OIDC_NAME}
         return render(request, "signin/sso_unavailable.html", context, status=503)

@@ -1,3 +1,6 @@
+from urllib.parse import urlsplit
+
+from allauth.account import views as allauth_views
 from django.conf import settings
 from django.contrib.auth import logout
 from django.http import HttpRequest, HttpResponse
@@ -18,3 +21,19 @@ def sign_out(request: HttpRequest) -> HttpResponse:
         return redirect(settings.LOGOUT_REDIRECT_URL)
     context = {"provider_name": settings.OIDC_NAME, "provider_logout": logout_url(request)}
     return render(request, "signin/signed_out.html", context)
+
+
+def log_in(request: HttpRequest) -> HttpResponse:
+    """django-allauth's log-in page, whose *Sign in with …* form may lead to the provider."""
+    return allow_provider_forms(allauth_views.login(request))
+
+
+def allow_provider_forms(response: HttpResponse) -> HttpResponse:
+    """The CSP's `form-action` also covers where a form's answer redirects to: a page whose
+    form starts single sign-on must allow the provider's origin, or the browser stops there."""
+    if settings.OIDC_ISSUER:
+        parts = urlsplit(settings.OIDC_ISSUER)
+        policy = dict(settings.SECURE_CSP)
+        policy["form-action"] = [*policy.get("form-action", []), f"{parts.scheme}://{parts.netloc}"]
+        response._csp_config = policy  # type: ignore[attr-defined]
+    return response
