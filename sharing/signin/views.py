@@ -33,7 +33,7 @@ def allow_provider_forms(response: HttpResponse) -> HttpResponse:
     form starts single sign-on must allow the provider's origin, or the browser stops there."""
     if settings.OIDC_ISSUER:
         parts = urlsplit(settings.OIDC_ISSUER)
-        policy = dict(settings.SECURE_CSP)
-        policy["form-action"] = [*policy.get("form-action", []), f"{parts.scheme}://{parts.netloc}"]
+        policy: dict[str, list[str]] = dict(settings.SECURE_CSP)
+        policy["form-action"] = [*policy["form-action"], f"{parts.scheme}://{parts.netloc}"]
         response._csp_config = policy  # type: ignore[attr-defined]
     return response
