@@ -1,3 +1,4 @@
+from typing import Any
 from urllib.parse import urlsplit
 
 from allauth.account import views as allauth_views
@@ -33,7 +34,7 @@ def allow_provider_forms(response: HttpResponse) -> HttpResponse:
     form starts single sign-on must allow the provider's origin, or the browser stops there."""
     if settings.OIDC_ISSUER:
         parts = urlsplit(settings.OIDC_ISSUER)
-        policy: dict[str, list[str]] = dict(settings.SECURE_CSP)
+        policy: dict[str, Any] = dict(settings.SECURE_CSP)
         policy["form-action"] = [*policy["form-action"], f"{parts.scheme}://{parts.netloc}"]
         response._csp_config = policy  # type: ignore[attr-defined]
     return response
