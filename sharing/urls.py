@@ -1,3 +1,4 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path, re_path
 
@@ -6,6 +7,9 @@ from sharing.api import endpoints as api_endpoints
 from sharing.api import pages as api_pages
 from sharing.api.problems import not_found_view
 from sharing.signin import views as signin_views
+
+# Django admin's own log-in page would skip the second factor: it sends people to ours instead.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 team_patterns = [
     path("images/", views.images, name="images"),

@@ -90,3 +90,9 @@ def test_a_session_from_before_the_authenticator_confirms_it_first(client, alice
     TOTP.activate(alice, generate_totp_secret())
     response = client.get("/t/acme/images/")
     assert response["Location"].startswith("/accounts/2fa/reauthenticate/?next=")
+
+
+def test_the_admin_log_in_page_sends_people_to_the_one_that_asks_for_the_second_factor(client, db):
+    response = client.get("/admin/login/?next=/admin/")
+    assert response.status_code == 302
+    assert response["Location"].startswith("/accounts/login/")

@@ -139,3 +139,9 @@ def test_a_provider_that_does_not_answer_shows_a_page_not_an_error(client, setti
     response = client.post("/accounts/sso/login/")
     assert response.status_code == 503
     assert "does not answer" in response.text
+
+
+def test_the_login_page_lets_its_form_lead_to_the_provider_and_nowhere_else(client, sso):
+    policy = client.get("/accounts/login/")["Content-Security-Policy"]
+    assert f"form-action 'self' {sso.issuer}" in policy
+    assert "form-action 'self'" in client.get("/healthz")["Content-Security-Policy"]
