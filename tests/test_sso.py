@@ -80,7 +80,9 @@ def test_no_matching_group_signs_in_to_a_page_that_says_whom_to_ask(client, sett
     assert "it-help@example.com" in page.text and "img-" in page.text
 
 
-@pytest.mark.parametrize("spoil", ["bad-signature", "wrong-audience", "expired", "wrong-issuer"])
+@pytest.mark.parametrize(
+    "spoil", ["bad-signature", "wrong-audience", "expired", "wrong-issuer", "wrong-nonce"]
+)
 def test_an_id_token_that_fails_a_check_signs_no_one_in(client, sso, spoil):
     sso.spoil_next_id_token(spoil)
     response = sign_in(client)

@@ -15,7 +15,8 @@ const list = (name, fallback) => (process.env[name] || fallback).split(",").map(
 const control = process.env.OIDC_TEST_CONTROL === "1";
 
 const users = new Map([["sso-alice", { password: "demo-password", groups: ["img-acme-admin"] }]]);
-let spoil = ""; // the next token response's ID token: bad-signature, wrong-audience, expired, wrong-issuer
+// The next token response's ID token: bad-signature, wrong-audience, expired, wrong-issuer, wrong-nonce.
+let spoil = "";
 
 const { privateKey } = await generateKeyPair("RS256", { extractable: true });
 const jwk = { ...(await exportJWK(privateKey)), kid: "test-key", alg: "RS256", use: "sig" };
@@ -97,6 +98,7 @@ async function spoiled(idToken, mode) {
   if (mode === "wrong-audience") claims.aud = "someone-else";
   if (mode === "expired") Object.assign(claims, { iat: now - 7200, exp: now - 3600 });
   if (mode === "wrong-issuer") claims.iss = "http://issuer.invalid";
+  if (mode === "wrong-nonce") claims.nonce = "not-the-nonce-this-sign-in-sent";
   return new SignJWT(claims).setProtectedHeader(decodeProtectedHeader(idToken)).sign(privateKey);
 }
 
