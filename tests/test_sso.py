@@ -147,3 +147,14 @@ def test_the_login_page_lets_its_form_lead_to_the_provider_and_nowhere_else(clie
     policy = client.get("/accounts/login/")["Content-Security-Policy"]
     assert f"form-action 'self' {sso.issuer}" in policy
     assert "form-action 'self'" in client.get("/healthz")["Content-Security-Policy"]
+
+
+def test_someone_who_came_through_sso_cannot_sign_in_with_a_password(client, sso):
+    sign_in(client)
+    client.logout()
+    user = User.objects.get(username="sso-alice")
+    user.set_password(PASSWORD)  # e.g. through a password reset
+    user.save()
+    response = client.post("/accounts/login/", {"login": "sso-alice", "password": PASSWORD})
+    assert "not correct" in response.text
+    assert signed_in_user(client) is None
