@@ -11,7 +11,7 @@ from .conftest import log_in, skip_without_chromium
 pytestmark = [pytest.mark.browser, skip_without_chromium]
 
 
-def test_sso_alice_signs_in_with_example_sso_and_lands_on_her_team(
+def test_sso_alice_signs_in_with_example_sso_lands_on_her_team_and_signs_out_of_both(
     transactional_db, page, live_server, settings, cloud, team
 ):
     with sso_provider.running(live_server.url) as provider:
@@ -22,7 +22,13 @@ def test_sso_alice_signs_in_with_example_sso_and_lands_on_her_team(
         page.get_by_label("Password").fill("demo-password")
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(f"{live_server.url}/t/acme/images/**")
-    assert Membership.objects.get(user__username="sso-alice", team=team).role == Role.ADMIN
+        assert Membership.objects.get(user__username="sso-alice", team=team).role == Role.ADMIN
+
+        page.locator("summary", has_text="sso-alice").click()
+        page.get_by_role("button", name="Log out").click()
+        page.get_by_role("link", name="Also sign out of Example SSO").click()
+        page.get_by_role("button", name="Yes, sign me out").click()
+        page.wait_for_url(f"{live_server.url}/accounts/login/")
 
 
 def test_alice_adds_a_passkey_and_it_opens_a_team_that_requires_a_second_factor(
