@@ -285,7 +285,7 @@ ACCOUNT_LOGIN_METHODS = {"username"}
 ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
 ACCOUNT_EMAIL_VERIFICATION = "none"
 ACCOUNT_LOGOUT_ON_GET = False
-ACCOUNT_SESSION_REMEMBER = None
+ACCOUNT_SESSION_REMEMBER = True  # sessions last SESSION_COOKIE_AGE, as before; no "remember me"
 # django-axes counts wrong passwords; allauth's own counter would double it.
 ACCOUNT_RATE_LIMITS = {"login_failed": None}
 SOCIALACCOUNT_AUTO_SIGNUP = True

@@ -96,3 +96,9 @@ def test_the_admin_log_in_page_sends_people_to_the_one_that_asks_for_the_second_
     response = client.get("/admin/login/?next=/admin/")
     assert response.status_code == 302
     assert response["Location"].startswith("/accounts/login/")
+
+
+def test_a_password_session_outlives_closing_the_browser_as_before(client, alice):
+    assert 'name="remember"' not in client.get("/accounts/login/").text
+    log_in(client)
+    assert not client.session.get_expire_at_browser_close()
