@@ -348,7 +348,7 @@ class TeamSettingsForm(forms.ModelForm):
         model = Team
         fields = [
             "approval_policy", "max_share_days", "request_expiry_days", "reminder_days",
-            "time_zone",
+            "time_zone", "second_factor_required",
         ]  # fmt: skip
         widgets = {
             "approval_policy": forms.RadioSelect,

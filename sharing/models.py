@@ -101,6 +101,11 @@ class Team(models.Model):
         default=default_time_zone,
         help_text="A share until a day ends at midnight of that day here (e.g. Europe/Berlin).",
     )
+    second_factor_required = models.BooleanField(
+        default=False,
+        help_text="People who sign in with a password need a second factor (an authenticator "
+        "app or a passkey) to open this team's pages. Single sign-on leaves it to the provider.",
+    )
     # When the sync last compared our share records with the cloud's members.
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The public request link (/r/<token>/): off while empty; rotating makes a new token.
@@ -260,6 +265,7 @@ class Action(models.TextChoices):
     EXPIRE = "expire", "Expire"
     DRIFT = "drift", "Drift found by sync"
     EXPORT = "export", "Export history"
+    ROLE_CHANGE = "role_change", "Role changed by single sign-on"
 
 
 class Outcome(models.TextChoices):

@@ -1,11 +1,15 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 
 from sharing import views
 from sharing.api import endpoints as api_endpoints
 from sharing.api import pages as api_pages
 from sharing.api.problems import not_found_view
+from sharing.signin import views as signin_views
+
+# Django admin's own log-in page would skip the second factor: it sends people to ours instead.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 team_patterns = [
     path("images/", views.images, name="images"),
@@ -44,8 +48,9 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("healthz", views.healthz, name="healthz"),
     path("favicon.ico", views.favicon),
-    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
-    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/login/", signin_views.log_in, name="login"),
+    path("accounts/logout/", signin_views.sign_out, name="logout"),
+    path("accounts/", include("allauth.urls")),
     path("t/<slug:team_slug>/", include(team_patterns)),
     path("r/status/<str:status_token>/", views.outside_status, name="outside_status"),
     path("r/<str:token>/", views.outside_request, name="outside_request"),

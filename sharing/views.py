@@ -562,6 +562,7 @@ def team_settings(request: AuthedRequest, team_slug: str) -> HttpResponse:
                 max_share_days=data["max_share_days"],
                 request_expiry_days=data["request_expiry_days"],
                 reminder_days=data["reminder_days"], time_zone=data["time_zone"],
+                second_factor_required=data["second_factor_required"],
             )  # fmt: skip
         except ApplicationError as exc:
             form.add_error(None, exc.message)

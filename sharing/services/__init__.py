@@ -43,6 +43,7 @@ from .policy import (
 )
 from .settling import SETTLE_AFTER, attempts_settle
 from .shares import ShareOutcome, image_make_shared, image_share, share_revoke
+from .signin import RoleChange, sso_roles_apply
 from .sync import shares_sync
 from .teams import (
     partner_create,
@@ -54,6 +55,8 @@ from .tokens import api_token_check, api_token_create, api_token_revoke
 from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
 __all__ = [
+    "RoleChange",
+    "sso_roles_apply",
     "CheckpointError",
     "Problem",
     "Verification",
