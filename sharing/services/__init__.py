@@ -21,6 +21,19 @@ from .access_requests import (
 from .errors import ApplicationError, ImageIsPrivate
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
+from .lines import (
+    PublishResult,
+    RevokeResult,
+    channel_move,
+    line_create,
+    line_publish,
+    lines_discover,
+    lines_expire,
+    subscriber_add,
+    subscriber_remove,
+    version_deprecate,
+    version_restore,
+)
 from .settling import SETTLE_AFTER, attempts_settle
 from .shares import ShareOutcome, image_make_shared, image_share, share_is_direct, share_revoke
 from .sync import shares_sync
@@ -28,6 +41,17 @@ from .tokens import api_token_check, api_token_create, api_token_revoke
 from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
 __all__ = [
+    "PublishResult",
+    "RevokeResult",
+    "channel_move",
+    "line_create",
+    "line_publish",
+    "lines_discover",
+    "lines_expire",
+    "subscriber_add",
+    "subscriber_remove",
+    "version_deprecate",
+    "version_restore",
     "INCOMING_ACTIONS",
     "SETTLE_AFTER",
     "ApplicationError",

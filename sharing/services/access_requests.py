@@ -111,6 +111,7 @@ def ledger_decision(
         tenant=access_request.tenant,
         note=note,
         access_request=access_request,
+        line=access_request.line,
     )
 
 
@@ -196,6 +197,10 @@ def access_request_approve(
 
     A request whose share failed stays open as `failed` and can be approved again (a retry).
     """
+    if access_request.line_id is not None:  # a request to subscribe to an image line
+        from .lines import line_subscription_approve
+
+        return line_subscription_approve(access_request=access_request, actor=actor, note=note)
     team, region = access_request.team, access_request.region
     _refuse_own(access_request, actor)
     # Read (and check) the image before claiming, so a private image changes nothing yet.
