@@ -358,9 +358,7 @@ def test_a_failed_retention_revoke_is_retried_at_the_next_run(two_versions, team
     assert cloud.member_status(old.image_id, GLOBEX) is None
 
 
-def test_a_version_out_of_keep_is_deprecated_and_revoked_after_the_grace_days(
-    team, alice, cloud
-):
+def test_a_version_out_of_keep_is_deprecated_and_revoked_after_the_grace_days(team, alice, cloud):
     line = services.line_create(
         team=team, actor=alice, name="Web", slug="web", region="IAD", keep=2, grace_days=0
     )

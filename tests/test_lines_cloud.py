@@ -47,13 +47,9 @@ def test_a_changed_property_is_replaced(state, acme, image_id):
 
 
 @pytest.mark.parametrize("kind", ["timeout", "reset"])
-def test_a_patch_whose_answer_was_lost_is_checked_by_reading_the_image(
-    state, acme, image_id, kind
-):
+def test_a_patch_whose_answer_was_lost_is_checked_by_reading_the_image(state, acme, image_id, kind):
     state.add_fault(kind, route="image_patch", after=True, times=1)
-    result = acme.update_image_properties(
-        image_id, {"image_line": "web", "provided_until": None}
-    )
+    result = acme.update_image_properties(image_id, {"image_line": "web", "provided_until": None})
     assert state.image(image_id).extra == {"image_line": "web"}
     assert result.image.properties == {"image_line": "web"}
 
