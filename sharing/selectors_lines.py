@@ -66,7 +66,7 @@ def lines_of(team: Team) -> list[LineRow]:
     for channel in LineChannel.objects.filter(line__team=team).select_related("version"):
         channels.setdefault(channel.line_id, []).append(channel)
     return [
-        LineRow(line, line.version_count, line.subscriber_count, channels.get(line.pk, []))  # type: ignore[attr-defined]
+        LineRow(line, line.version_count, line.subscriber_count, channels.get(line.pk, []))
         for line in lines
     ]
 

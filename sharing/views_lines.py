@@ -171,17 +171,18 @@ def line_subscriber_remove(
 ) -> HttpResponse:
     found = _line_for(team_for(request, team_slug, role=Role.ADMIN), slug)
     form = SubscriberRemoveForm(request.POST)
-    data = form.cleaned_data if form.is_valid() else {"note": "", "revoke": False}
+    valid = form.is_valid()
+    revoke = bool(valid and form.cleaned_data["revoke"])
+    note = str(form.cleaned_data["note"]) if valid else ""
     try:
         results = services.subscriber_remove(
-            line=found, actor=request.user, tenant=tenant, revoke=data["revoke"],
-            note=data["note"],
-        )  # fmt: skip
+            line=found, actor=request.user, tenant=tenant, revoke=revoke, note=note
+        )
     except ApplicationError as error:
         messages.error(request, error.message)
         return _to_line(found)
     failed = [r for r in results if r.error is not None]
-    said = f"; {len(results) - len(failed)} version(s) revoked" if data["revoke"] else ""
+    said = f"; {len(results) - len(failed)} version(s) revoked" if revoke else ""
     messages.success(request, f"{tenant} gets no future versions{said}.")
     for result in failed:
         assert result.error is not None
