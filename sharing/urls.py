@@ -4,6 +4,7 @@ from django.urls import include, path, re_path
 
 from sharing import views, views_lines
 from sharing.api import endpoints as api_endpoints
+from sharing.api import lines as api_lines  # noqa: F401  (registers the line endpoints)
 from sharing.api import pages as api_pages
 from sharing.api.problems import not_found_view
 

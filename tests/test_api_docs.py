@@ -20,6 +20,16 @@ OPERATIONS = {
     ("post", "/api/v1/teams/{team}/requests/{request_id}/approve/"),
     ("post", "/api/v1/teams/{team}/requests/{request_id}/reject/"),
     ("get", "/api/v1/teams/{team}/history/"),
+    ("get", "/api/v1/teams/{team}/lines/"),
+    ("post", "/api/v1/teams/{team}/lines/"),
+    ("get", "/api/v1/teams/{team}/lines/{line}/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/{image_id}/deprecate/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/{image_id}/restore/"),
+    ("put", "/api/v1/teams/{team}/lines/{line}/subscribers/{tenant}/"),
+    ("delete", "/api/v1/teams/{team}/lines/{line}/subscribers/{tenant}/"),
+    ("get", "/api/v1/teams/{team}/lines/{line}/channels/{channel}/"),
+    ("put", "/api/v1/teams/{team}/lines/{line}/channels/{channel}/"),
 }
 
 

@@ -22,6 +22,7 @@ from .errors import ApplicationError, ImageIsPrivate
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
 from .lines import (
+    InvalidInput,
     PublishResult,
     RevokeResult,
     channel_move,
@@ -42,6 +43,7 @@ from .tokens import api_token_check, api_token_create, api_token_revoke
 from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
 __all__ = [
+    "InvalidInput",
     "PublishResult",
     "RevokeResult",
     "channel_move",

@@ -55,6 +55,15 @@ P_LINE, P_VERSION, P_STATE = "image_line", "image_line_version", "image_line_sta
 P_REPLACEMENT, P_UNTIL = "image_line_replacement", "provided_until"
 
 
+class InvalidInput(ApplicationError):
+    """Bad input for a line action; `field` names the input it is about (for a form or the
+    API's per-field errors)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass
 class PublishResult:
     """`created` is False when the image already was a version of the line: nothing was done.
@@ -90,9 +99,9 @@ def line_create(
     """A new line of the team's images in one of its regions; a slug is unique per team."""
     found = team.catalog_region(region)
     if found is None:
-        raise ApplicationError(f"{region!r} is not one of the team's regions.")
+        raise InvalidInput("region", f"{region!r} is not one of the team's regions.")
     if keep is not None and keep < 1:
-        raise ApplicationError("keep must be at least 1 (or empty: keep every version).")
+        raise InvalidInput("keep", "keep must be at least 1 (or empty: keep every version).")
     line = Line(
         team=team, region=found, slug=slug, name=name, description=description, keep=keep,
         grace_days=grace_days, created_by=actor,
@@ -100,7 +109,8 @@ def line_create(
     try:
         line.full_clean(validate_constraints=False)
     except ValidationError as error:
-        raise ApplicationError(" ".join(error.messages)) from None
+        name, messages = next(iter(error.message_dict.items()))
+        raise InvalidInput(name, f"{name}: {' '.join(messages)}") from None
     try:
         with transaction.atomic():
             line.save()
@@ -260,7 +270,7 @@ def channel_move(
         raise ApplicationError("The latest channel moves on every publish, not by hand.")
     version = line.versions.filter(image_id=image_id.strip()).first()
     if version is None:
-        raise ApplicationError(f"Image {image_id} is not a version of line {line.slug}.")
+        raise InvalidInput("image_id", f"Image {image_id} is not a version of line {line.slug}.")
     if version.state == VersionState.RETIRED:
         raise ApplicationError(f"Version {version.number} was retired: it is shared no more.")
     with transaction.atomic():
@@ -297,11 +307,13 @@ def version_deprecate(
     today = today or timezone.localdate(timezone=line.team.zone)
     replacement = line.versions.filter(image_id=replacement_image_id.strip()).first()
     if replacement is None or replacement.state != VersionState.ACTIVE:
-        raise ApplicationError("The replacement must be an active version of the same line.")
+        raise InvalidInput(
+            "replacement", "The replacement must be an active version of the same line."
+        )
     if replacement.pk == version.pk:
-        raise ApplicationError("A version cannot replace itself.")
+        raise InvalidInput("replacement", "A version cannot replace itself.")
     if revoke_on < today:
-        raise ApplicationError(f"{revoke_on:%Y-%m-%d} is in the past.")
+        raise InvalidInput("revoke_on", f"{revoke_on:%Y-%m-%d} is in the past.")
     if version.state == VersionState.RETIRED:
         raise ApplicationError(f"Version {version.number} was retired already.")
     return _deprecate(version, actor, replacement, revoke_on, note)
