@@ -323,8 +323,9 @@ class RejectForm(forms.Form):
 class PartnerForm(forms.ModelForm):
     class Meta:
         model = Partner
-        fields = ["name", "tenant", "notes"]
-        labels = {"tenant": "Tenant ID"}
+        fields = ["name", "tenant", "notes", "contact_email"]
+        labels = {"tenant": "Tenant ID", "contact_email": "Contact e-mail"}
+        help_texts = {"contact_email": "Told of new and deprecated versions of lines."}
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, team: Team, **kwargs):

@@ -1,5 +1,5 @@
 """The cloud module's image property PATCH, over HTTP against the built-in cloud: what image
-lines write on each version (docs/glance.md, "Image PATCH")."""
+lines write on each version (docs/glance.md §3.5)."""
 
 import pytest
 

@@ -277,7 +277,7 @@ class ImagesClient:
     def update_image_properties(self, image_id: str, changes: dict[str, str | None]) -> ImageResult:
         """Set (a string) or remove (None) extra properties of an image with one JSON-patch
         (`add` sets whether or not the property exists; `remove` only what exists, since
-        Glance answers 409 for a property it does not have: docs/glance.md, "Image PATCH").
+        Glance answers 409 for a property it does not have: docs/glance.md §3.5).
 
         Reads the image first, and sends nothing when it already says what `changes` says.
         The outcome of an unanswered or refused PATCH is checked by reading the image again:

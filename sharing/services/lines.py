@@ -25,6 +25,7 @@ from sharing.clouds import client_for
 from sharing.models import (
     AccessRequest,
     Action,
+    LedgerEntry,
     Line,
     LineChannel,
     LineSubscriber,
@@ -369,23 +370,37 @@ def _apply_keep(line: Line) -> None:
         _deprecate(version, None, newest, revoke_on, note)
 
 
-def lines_expire(*, team: Team, today: date | None = None) -> tuple[int, int]:
+def lines_expire(
+    *, team: Team, today: date | None = None, line: Line | None = None
+) -> tuple[int, int]:
     """Revoke deprecated versions whose date has come from every subscriber, with the system
     as actor; a version is retired once none of its shares remains. Returns (revoked, failed);
-    failed ones are tried again at the next run."""
+    failed ones are tried again at the next run. `line`: only that line's versions."""
     today = today or timezone.localdate(timezone=team.zone)
     revoked = failed = 0
     due = LineVersion.objects.filter(
         line__team=team, state=VersionState.DEPRECATED, revoke_on__lte=today
     ).select_related("line")
+    if line is not None:
+        due = due.filter(line=line)
     for version in due:
         results = _version_revoke_all(version)
         failed += sum(1 for r in results if r.error is not None)
         revoked += sum(1 for r in results if r.error is None)
-        if all(r.error is None for r in results):
+        if all(r.error is None for r in results) and not _open_attempts(version):
             version.state, version.retired_at = VersionState.RETIRED, timezone.now()
             version.save(update_fields=["state", "retired_at"])
     return revoked, failed
+
+
+def _open_attempts(version: LineVersion) -> bool:
+    """Whether a share of the version still waits for its outcome (the next sync settles it):
+    until then the version is not retired, and the next run revokes what it finds."""
+    return (
+        LedgerEntry.objects.open()
+        .filter(team=version.line.team, image_id=version.image_id)
+        .exists()
+    )
 
 
 def _version_revoke_all(version: LineVersion) -> list[RevokeResult]:
