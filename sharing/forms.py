@@ -492,3 +492,12 @@ class SubscriberRemoveForm(NoteForm):
     revoke = forms.BooleanField(
         label="Also revoke the versions it has", required=False, initial=False
     )
+
+
+class OutsideLineRequestForm(OutsideRequestForm):
+    """The public request link for one image line: who asks, for which account, and why."""
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, team=team, images=[], **kwargs)
+        del self.fields["image_id"]
+        self.fields["expires_at"].label = "Subscribed until"

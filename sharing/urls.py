@@ -69,6 +69,11 @@ urlpatterns = [
     path("t/<slug:team_slug>/", include(team_patterns)),
     path("r/status/<str:status_token>/", views.outside_status, name="outside_status"),
     path("r/<str:token>/", views.outside_request, name="outside_request"),
+    path(
+        "r/<str:token>/lines/<slug:slug>/",
+        views_lines.outside_line_request,
+        name="outside_line_request",
+    ),
     path("api/v1/", api_endpoints.urls()),
     re_path(r"^api/", not_found_view),
     path("admin/", admin.site.urls),

@@ -7,23 +7,26 @@ four-eyes policy) becomes an access request, decided in the same queue as shares
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_ratelimit.decorators import ratelimit
 
-from sharing import selectors_lines, services
+from sharing import notifications, selectors_lines, services
 from sharing.access import AuthedRequest, team_for
 from sharing.cloud import CloudError, NotFound
 from sharing.forms import (
     ChannelForm,
     DeprecateForm,
     LineForm,
+    OutsideLineRequestForm,
     PublishForm,
     SubscriberForm,
     SubscriberRemoveForm,
 )
 from sharing.models import Line, Membership, Outcome, Role
 from sharing.services import ApplicationError
+from sharing.views import _link_team, _per_address, _per_link
 from sharing.wording import error_message, error_text
 
 
@@ -251,3 +254,33 @@ def line_version_restore(
     if error is not None:
         messages.warning(request, f"The image's properties were not updated: {error_text(error)}")
     return _to_line(found)
+
+
+# The public request link, for one line: an outside requester asks for a subscription
+
+
+@ratelimit(key="ip", rate=_per_address, method="POST", block=False)
+@ratelimit(key=lambda group, request: request.path, rate=_per_link, method="POST", block=False)
+def outside_line_request(request: HttpRequest, token: str, slug: str) -> HttpResponse:
+    team = _link_team(token)
+    found = get_object_or_404(Line, team=team, slug=slug)
+    form = OutsideLineRequestForm(request.POST or None, team=team)
+    context = {"link_team": team, "line": found, "form": form}
+    if request.method == "POST" and getattr(request, "limited", False):
+        return render(
+            request, "lines/outside_request.html", {**context, "limited": True}, status=429
+        )
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            created = services.line_subscription_request(
+                line=found, tenant=data["member"], justification=data["justification"],
+                until=data["expires_at"], requester_name=data["name"],
+                requester_email=data["email"], via_link=True,
+            )  # fmt: skip
+        except ApplicationError as error:
+            form.add_error(None, error.message)
+        else:
+            notifications.outside_confirmation(created)
+            return redirect("outside_status", status_token=created.status_token)
+    return render(request, "lines/outside_request.html", context)

@@ -167,6 +167,7 @@ def test_a_member_subscribing_files_a_request(as_bob, line, cloud):
     asked = as_bob.call("PUT", LINE + f"subscribers/{GLOBEX}/", {"note": "our CI"})
     assert asked.status_code == 202
     assert AccessRequest.objects.get(pk=asked.json()["id"]).line == line
+    assert asked.json()["line"] == "web-base"
     no_reason = as_bob.call("PUT", LINE + f"subscribers/{INITECH}/", {})
     assert no_reason.status_code == 400
 

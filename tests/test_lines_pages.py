@@ -200,3 +200,29 @@ def test_the_line_page_shows_its_history(client, line, alice, carol, cloud):
     page = client.get(URL)
     actions = {entry.action for entry in page.context["detail"].history}
     assert {Action.LINE_CREATE, Action.PUBLISH, Action.CHANNEL_MOVE, Action.LABEL} <= actions
+
+
+def test_an_outside_requester_asks_for_a_subscription_through_the_link(
+    client, team, line, alice, cloud
+):
+    image_id = acme_image(cloud)
+    services.line_publish(line=line, actor=alice, image_id=image_id)
+    token = services.request_link_rotate(team=team)
+    url = f"/r/{token}/lines/web-base/"
+    assert "Subscribe to" in client.get(url).content.decode()
+    answer = client.post(
+        url,
+        {"name": "Gus", "email": "gus@globex.test", "member": GLOBEX, "justification": "CI"},
+    )
+    asked = AccessRequest.objects.get(line=line)
+    assert answer["Location"] == f"/r/status/{asked.status_token}/"
+    assert (asked.via_link, asked.requester_email) == (True, "gus@globex.test")
+    client.force_login(alice)
+    client.post(f"/t/acme/requests/{asked.pk}/approve/")
+    assert cloud.member_status(image_id, GLOBEX) == "pending"
+
+
+def test_the_line_link_of_a_revoked_or_wrong_token_is_404(client, team, line):
+    assert client.get("/r/nope/lines/web-base/").status_code == 404
+    token = services.request_link_rotate(team=team)
+    assert client.get(f"/r/{token}/lines/other/").status_code == 404

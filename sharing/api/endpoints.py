@@ -356,6 +356,7 @@ def _request_out(found: AccessRequest) -> dict:
         "decided_at": found.decided_at,
         "decision_note": found.decision_note,
         "failure": found.failure,
+        "line": found.line.slug if found.line_id and found.line else None,
     }
 
 
