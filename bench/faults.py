@@ -392,12 +392,8 @@ class Worker:
                     self.cloud.delete_member(found)
                 self._outside("member_delete", image, tenant, 204 if found else 404)
             return {"image": image, "tenants": [tenant], "result": "removed" if found else "none"}
-        if kind == "publish":
-            return self._publish() or self._share(image, [tenant])
-        if kind == "channel move":
-            return self._channel_move() or self._publish() or self._share(image, [tenant])
-        if kind == "retention revoke":
-            return self._retention() or self._publish() or self._share(image, [tenant])
+        if kind in ("publish", "channel move", "retention revoke"):
+            return self._line_op(kind) or self._share(image, [tenant])
         if kind == "killed share":
             return self._killed(lambda: self._share(image, [tenant]), image, tenant)
         if kind == "killed revoke":
@@ -413,6 +409,12 @@ class Worker:
         from sharing.models import Line
 
         return Line.objects.get(team=self.team, slug=f"line-{self.index}")
+
+    def _line_op(self, kind: str) -> dict | None:
+        """A line operation; a publish where there is nothing to move or revoke yet, and None
+        (a plain share instead) once every image of the line's pool is published."""
+        done = {"channel move": self._channel_move, "retention revoke": self._retention}
+        return (done[kind]() if kind in done else None) or self._publish()
 
     def _publish(self) -> dict | None:
         from sharing import services

@@ -32,63 +32,81 @@ def main() -> int:
 
     _setup.configure(args.database_url or _setup.sqlite_temp_url())
     _setup.header("publish: one line version to many subscribers, 100 ms per create upstream")
-
-    from django.conf import settings
-    from django.db import connection
-
-    from sharing import services
-    from sharing.models import LineSubscriber
-
     _setup.migrate()
-    state, _app = _setup.builtin_cloud()
-    state.member_limit = max(128, args.tenants)
-    team = _setup.make_team("acme")
-    alice = _setup.make_member(team, "alice", "admin")
-    tenants = [str(200000 + n) for n in range(args.tenants)]
-    names = (f"build-{n}" for n in itertools.count())
-    line = services.line_create(team=team, actor=alice, name="Web", slug="web", region="IAD")
-    # Subscribers straight into the table: subscribing is not what is measured.
-    LineSubscriber.objects.bulk_create(
-        LineSubscriber(line=line, tenant=tenant, added_by=alice) for tenant in tenants
-    )
+    bench = Bench(args.tenants)
+    bench.run_publish()  # warm-up without latency: token, code paths, database pages
+    bench.run_share()
+    bench.state.add_fault("latency", route="member_create", seconds=args.latency)
+    published: list[float] = []
+    shared: list[float] = []
+    for rep in range(args.reps):
+        if rep % 2 == 0:
+            published.append(bench.run_publish())
+            shared.append(bench.run_share())
+        else:
+            shared.append(bench.run_share())
+            published.append(bench.run_publish())
+    return report(args, published, shared)
 
-    def fresh_image() -> str:
-        return state.create_image(owner=_setup.ACME, region="IAD", name=next(names))["id"]
 
-    def run_publish() -> float:
-        image_id = fresh_image()
+class Bench:
+    """A team with a line of `tenants` subscribers, on the in-process built-in cloud."""
+
+    def __init__(self, tenants: int) -> None:
+        from sharing import services
+        from sharing.models import LineSubscriber
+
+        self.state, _app = _setup.builtin_cloud()
+        self.state.member_limit = max(128, tenants)
+        self.team = _setup.make_team("acme")
+        self.alice = _setup.make_member(self.team, "alice", "admin")
+        self.tenants = [str(200000 + n) for n in range(tenants)]
+        self.names = (f"build-{n}" for n in itertools.count())
+        self.line = services.line_create(
+            team=self.team, actor=self.alice, name="Web", slug="web", region="IAD"
+        )
+        # Subscribers straight into the table: subscribing is not what is measured.
+        LineSubscriber.objects.bulk_create(
+            LineSubscriber(line=self.line, tenant=tenant, added_by=self.alice)
+            for tenant in self.tenants
+        )
+
+    def fresh_image(self) -> str:
+        return self.state.create_image(owner=_setup.ACME, region="IAD", name=next(self.names))["id"]
+
+    def run_publish(self) -> float:
+        from sharing import services
+
+        image_id = self.fresh_image()
         started = time.perf_counter()
-        result = services.line_publish(line=line, actor=alice, image_id=image_id)
+        result = services.line_publish(line=self.line, actor=self.alice, image_id=image_id)
         elapsed = time.perf_counter() - started
         assert result.created and result.label_error is None
         assert all(o.outcome == "succeeded" and o.created for o in result.outcomes)
-        assert state.member_count(image_id) == len(tenants)
+        assert self.state.member_count(image_id) == len(self.tenants)
         return elapsed
 
-    def run_share() -> float:
-        image_id = fresh_image()
+    def run_share(self) -> float:
+        from sharing import services
+
+        image_id = self.fresh_image()
         started = time.perf_counter()
         outcomes = services.image_share(
-            team=team, actor=alice, region="IAD", image_id=image_id, tenants=tenants
-        )
+            team=self.team, actor=self.alice, region="IAD", image_id=image_id,
+            tenants=self.tenants,
+        )  # fmt: skip
         elapsed = time.perf_counter() - started
         assert all(o.outcome == "succeeded" and o.created for o in outcomes)
         return elapsed
 
-    run_publish()  # warm-up without latency: token, code paths, database pages
-    run_share()
-    state.add_fault("latency", route="member_create", seconds=args.latency)
-    published: list[float] = []
-    shared: list[float] = []
-    for rep in range(args.reps):
-        pair = (run_publish, run_share) if rep % 2 == 0 else (run_share, run_publish)
-        for run in pair:
-            (published if run is run_publish else shared).append(run())
 
-    med = _setup.median
-    ratio = med(published) / med(shared)
+def report(args: argparse.Namespace, published: list[float], shared: list[float]) -> int:
+    from django.conf import settings
+    from django.db import connection
+
+    ratio = _setup.median(published) / _setup.median(shared)
     print(
-        f"database: {connection.vendor}; {len(tenants)} subscribers; member_create latency "
+        f"database: {connection.vendor}; {args.tenants} subscribers; member_create latency "
         f"{args.latency * 1000:.0f} ms; CLOUD_SHARE_CONCURRENCY "
         f"{settings.CLOUD_SHARE_CONCURRENCY}; in-process cloud"
     )
