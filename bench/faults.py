@@ -485,8 +485,11 @@ class Worker:
     def _revoked(self) -> tuple[str, str] | None:
         from sharing.models import Share
 
+        # The regular images only: a line's versions are shared by the line.
         rows = list(
-            Share.objects.filter(team=self.team, revoked_at__isnull=False)
+            Share.objects.filter(
+                team=self.team, revoked_at__isnull=False, image_id__in=self.images["regular"]
+            )
             .values_list("image_id", "tenant")
             .distinct()
         )

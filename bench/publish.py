@@ -9,7 +9,7 @@ The budget: the publish's median at most 1.1 times the bulk share's. The built-i
 wired in-process as in tests/conftest.py, with a latency fault on `member_create`; the database
 is a migrated temporary SQLite file (or --database-url).
 
-    .venv/bin/python bench/publish.py [--tenants 100] [--latency 0.1] [--reps 5]
+    .venv/bin/python bench/publish.py [--tenants 100] [--latency 0.1] [--reps 9]
 """
 
 import argparse
@@ -26,7 +26,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tenants", type=int, default=100)
     parser.add_argument("--latency", type=float, default=0.1, help="seconds per member_create")
-    parser.add_argument("--reps", type=int, default=5, help="timed runs of each")
+    parser.add_argument("--reps", type=int, default=9, help="timed runs of each")
     parser.add_argument("--database-url", help="default: a temporary SQLite file")
     args = parser.parse_args()
 

@@ -58,3 +58,10 @@ def test_an_image_of_another_account_cannot_be_labelled(state, globex, image_id)
     with pytest.raises(NotFound):
         globex.update_image_properties(image_id, {"image_line": "web"})
     assert "image_line" not in state.image(image_id).extra
+
+
+def test_an_image_just_read_is_not_read_again(state, acme, image_id):
+    image = acme.get_image(image_id)
+    reads = state.calls("image_get")
+    acme.update_image_properties(image_id, {"image_line": "web"}, current=image)
+    assert state.calls("image_get") == reads and state.calls("image_patch") == 1

@@ -274,16 +274,20 @@ class ImagesClient:
             )
         return ImageResult(self._image(response), response.status_code, request_id_of(response))
 
-    def update_image_properties(self, image_id: str, changes: dict[str, str | None]) -> ImageResult:
+    def update_image_properties(
+        self, image_id: str, changes: dict[str, str | None], *, current: Image | None = None
+    ) -> ImageResult:
         """Set (a string) or remove (None) extra properties of an image with one JSON-patch
         (`add` sets whether or not the property exists; `remove` only what exists, since
         Glance answers 409 for a property it does not have: docs/glance.md §3.5).
 
-        Reads the image first, and sends nothing when it already says what `changes` says.
+        Reads the image first (unless the caller just read it: `current`), and sends nothing
+        when it already says what `changes` says.
         The outcome of an unanswered or refused PATCH is checked by reading the image again:
         what it shows then is the result.
         """
-        image = self.get_image(image_id)
+        image = current if current is not None and current.id == image_id else None
+        image = image or self.get_image(image_id)
         operations = _property_patch(image.properties, changes)
         if not operations:
             return ImageResult(image, None, None)

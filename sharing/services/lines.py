@@ -165,7 +165,7 @@ def line_publish(*, line: Line, actor: User | None, image_id: str) -> PublishRes
     version = _version_new(line, actor, target.image)
     if version is None:  # a concurrent publish of the same image won
         return PublishResult(line.versions.get(image_id=image_id), created=False)
-    label_error = _label(line, version, actor, _version_properties(version))
+    label_error = _label(line, version, actor, _version_properties(version), target.image)
     outcomes: list[ShareOutcome] = []
     with about_line(line, version.number):
         for until, tenants in _by_until(active_subscribers(line)).items():
@@ -234,7 +234,11 @@ def _version_properties(version: LineVersion) -> dict[str, str | None]:
 
 
 def _label(
-    line: Line, version: LineVersion, actor: User | None, changes: dict[str, str | None]
+    line: Line,
+    version: LineVersion,
+    actor: User | None,
+    changes: dict[str, str | None],
+    current: Image | None = None,
 ) -> CloudError | None:
     """Write the version's properties on its image, ledgered like any upstream change.
     A failure is returned, not raised: the dashboard's record stays the truth, and the next
@@ -247,7 +251,7 @@ def _label(
     )  # fmt: skip
     try:
         client = client_for(line.team, line.region)
-        result = client.update_image_properties(version.image_id, changes)
+        result = client.update_image_properties(version.image_id, changes, current=current)
     except CloudError as error:
         ledger_fail(entry, error)
         return error
