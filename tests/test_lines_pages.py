@@ -226,3 +226,24 @@ def test_the_line_link_of_a_revoked_or_wrong_token_is_404(client, team, line):
     assert client.get("/r/nope/lines/web-base/").status_code == 404
     token = services.request_link_rotate(team=team)
     assert client.get(f"/r/{token}/lines/other/").status_code == 404
+
+
+def test_under_the_four_eyes_policy_an_admins_subscription_waits_for_another_admin(
+    client, team, line, alice, cloud
+):
+    team.approval_policy = "everyone"
+    team.save()
+    client.force_login(alice)
+    answer = client.post(URL + "subscribers/", {"members": GLOBEX, "note": "pilot"}, follow=True)
+    assert "waits for an admin's decision" in message_text(answer)
+    asked = AccessRequest.objects.get(line=line)
+    assert not line.subscribers.exists()
+    refused = client.post(f"/t/acme/requests/{asked.pk}/approve/", follow=True)
+    assert "another admin" in message_text(refused)
+    assert not line.subscribers.exists()
+
+
+def test_a_viewer_files_a_request_too(client, line, carol, cloud):
+    client.force_login(carol)
+    client.post(URL + "subscribers/", {"members": INITECH, "note": "for our tests"})
+    assert AccessRequest.objects.get(line=line).tenant == INITECH
