@@ -105,6 +105,13 @@ def test_publishing_an_unknown_image_is_a_404_problem(as_alice, line, cloud):
     assert answer["Content-Type"] == "application/problem+json"
 
 
+def test_publishing_another_accounts_image_is_a_400_on_image_id(as_alice, line, cloud):
+    theirs = cloud.create_image(owner=GLOBEX, region="IAD", name="theirs", visibility="public")
+    answer = as_alice.post(LINE + "versions/", {"image_id": theirs["id"]})
+    assert answer.status_code == 400 and "image_id" in answer.json()["errors"]
+    assert not line.versions.exists()
+
+
 def test_a_member_cannot_publish(as_bob, line, cloud):
     assert as_bob.post(LINE + "versions/", {"image_id": acme_image(cloud)}).status_code == 403
 

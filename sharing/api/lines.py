@@ -88,7 +88,7 @@ class LineDetailOut(Schema):
 
 
 class PublishIn(Schema):
-    image_id: str = Field(max_length=64)
+    image_id: str = Field(min_length=1, max_length=64)
 
 
 class PublishOut(Schema):
@@ -116,12 +116,14 @@ class UnsubscribeOut(Schema):
 
 
 class ChannelIn(Schema):
-    image_id: str = Field(max_length=64)
+    image_id: str = Field(min_length=1, max_length=64)
     note: str = Field("", max_length=1000)
 
 
 class DeprecateIn(Schema):
-    replacement: str = Field(max_length=64, description="an active version's image ID")
+    replacement: str = Field(
+        min_length=1, max_length=64, description="an active version's image ID"
+    )
     revoke_on: date
     note: str = Field("", max_length=1000)
 
@@ -245,9 +247,12 @@ def publish(request: HttpRequest, team: str, line: str, payload: PublishIn):
 
     def work() -> HttpResponse:
         with services.channel(Channel.API):
-            result = services.line_publish(
-                line=found, actor=membership.user, image_id=payload.image_id
-            )
+            try:
+                result = services.line_publish(
+                    line=found, actor=membership.user, image_id=payload.image_id
+                )
+            except InvalidInput as error:
+                return _invalid(error)
         shared = _share_answer(result.outcomes)
         if shared.status_code != 200:
             return shared

@@ -157,6 +157,8 @@ def line_publish(*, line: Line, actor: User | None, image_id: str) -> PublishRes
     image that already is a version of the line does nothing.
     """
     image_id = image_id.strip()
+    if not image_id:
+        raise InvalidInput("image_id", "Which image? Give its ID.")
     existing = line.versions.filter(image_id=image_id).first()
     if existing is not None:
         return PublishResult(existing, created=False)
@@ -183,13 +185,15 @@ def line_publish(*, line: Line, actor: User | None, image_id: str) -> PublishRes
 def _check_publishable(line: Line, image: Image) -> None:
     team = line.team
     if image.owner is not None and image.owner != team.tenant_id:
-        raise ApplicationError(f"Image {image.id} belongs to another account, not to this team.")
+        raise InvalidInput(
+            "image_id", f"Image {image.id} belongs to another account, not to this team."
+        )
     other = LineVersion.objects.filter(line__team=team, image_id=image.id).exclude(line=line)
     if other.exists():
-        raise ApplicationError(f"Image {image.id} already is a version of another line.")
+        raise InvalidInput("image_id", f"Image {image.id} already is a version of another line.")
     says = image.properties.get(P_LINE)
     if says and says != line.slug:
-        raise ApplicationError(f"Image {image.id} says it belongs to line {says!r}.")
+        raise InvalidInput("image_id", f"Image {image.id} says it belongs to line {says!r}.")
 
 
 def _version_new(line: Line, actor: User | None, image: Image) -> LineVersion | None:
