@@ -25,7 +25,7 @@ from sharing.forms import (
     SubscriberRemoveForm,
 )
 from sharing.models import Line, Membership, Outcome, Role
-from sharing.services import ApplicationError
+from sharing.services import ApplicationError, InvalidInput
 from sharing.views import _link_team, _per_address, _per_link
 from sharing.wording import error_message, error_text
 
@@ -55,8 +55,10 @@ def lines(request: AuthedRequest, team_slug: str) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         try:
             line = services.line_create(team=team, actor=request.user, **form.cleaned_data)
-        except ApplicationError as error:
-            form.add_error("slug" if "line" in error.message else None, error.message)
+        except InvalidInput as error:
+            form.add_error(error.field if error.field in form.fields else None, error.message)
+        except ApplicationError as error:  # the slug is taken
+            form.add_error("slug", error.message)
         else:
             messages.success(request, f"Line {line.name} created: publish its first version.")
             return _to_line(line)
