@@ -126,7 +126,8 @@ def test_a_member_files_a_request_that_an_admin_approves_in_the_queue(
     queue = client.get("/t/acme/requests/").content.decode()
     assert "web-base" in queue
     assert client.get(f"/t/acme/requests/{asked.pk}/").status_code == 200
-    client.post(f"/t/acme/requests/{asked.pk}/approve/", {"note": "fine"})
+    approved = client.post(f"/t/acme/requests/{asked.pk}/approve/", {"note": "fine"}, follow=True)
+    assert f"{GLOBEX} subscribes to line web-base" in message_text(approved)
     assert cloud.member_status(image_id, GLOBEX) == "pending"
     assert line.subscribers.filter(tenant=GLOBEX).exists()
 
