@@ -470,3 +470,21 @@ def test_approving_a_line_request_subscribes_and_shares_the_active_versions(
     assert cloud.member_status(image_id, GLOBEX) == "pending"
     approve = LedgerEntry.objects.get(action=Action.APPROVE)
     assert approve.line == line
+
+
+def test_a_version_with_a_share_attempt_still_open_is_revoked_but_not_retired(
+    two_versions, team, alice, cloud
+):
+    old, new = two_versions
+    # A share of the old version whose process died between its attempt and its outcome.
+    services.ledger_attempt(
+        team=team, actor=alice, action=Action.SHARE, region="IAD", image_id=old.image_id,
+        tenant=UMBRELLA,
+    )  # fmt: skip
+    services.version_deprecate(
+        version=old, actor=alice, replacement_image_id=new.image_id, revoke_on=today(team)
+    )
+    expire_shares()
+    assert cloud.member_status(old.image_id, GLOBEX) is None
+    old.refresh_from_db()
+    assert old.state == VersionState.DEPRECATED  # the next run looks again
