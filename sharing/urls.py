@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path, re_path
 
-from sharing import views
+from sharing import views, views_lines
 from sharing.api import endpoints as api_endpoints
 from sharing.api import pages as api_pages
 from sharing.api.problems import not_found_view
@@ -40,6 +40,26 @@ team_patterns = [
     path("settings/link/rotate/", views.link_rotate, name="link_rotate"),
     path("settings/link/revoke/", views.link_revoke, name="link_revoke"),
     path("settings/link/images/", views.link_images, name="link_images"),
+    path("lines/", views_lines.lines, name="lines"),
+    path("lines/<slug:slug>/", views_lines.line, name="line"),
+    path("lines/<slug:slug>/publish/", views_lines.line_publish, name="line_publish"),
+    path("lines/<slug:slug>/subscribers/", views_lines.line_subscribers, name="line_subscribers"),
+    path(
+        "lines/<slug:slug>/subscribers/<str:tenant>/remove/",
+        views_lines.line_subscriber_remove,
+        name="line_subscriber_remove",
+    ),
+    path("lines/<slug:slug>/channels/<slug:name>/", views_lines.line_channel, name="line_channel"),
+    path(
+        "lines/<slug:slug>/versions/<str:image_id>/deprecate/",
+        views_lines.line_version_deprecate,
+        name="line_version_deprecate",
+    ),
+    path(
+        "lines/<slug:slug>/versions/<str:image_id>/restore/",
+        views_lines.line_version_restore,
+        name="line_version_restore",
+    ),
     path("settings/tokens/", api_pages.tokens, name="api_tokens"),
     path("settings/tokens/<int:pk>/revoke/", api_pages.token_revoke, name="api_token_revoke"),
 ]
@@ -54,6 +74,11 @@ urlpatterns = [
     path("t/<slug:team_slug>/", include(team_patterns)),
     path("r/status/<str:status_token>/", views.outside_status, name="outside_status"),
     path("r/<str:token>/", views.outside_request, name="outside_request"),
+    path(
+        "r/<str:token>/lines/<slug:slug>/",
+        views_lines.outside_line_request,
+        name="outside_line_request",
+    ),
     path("api/v1/", api_endpoints.urls()),
     re_path(r"^api/", not_found_view),
     path("admin/", admin.site.urls),

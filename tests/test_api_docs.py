@@ -23,6 +23,16 @@ OPERATIONS = {
     ("get", "/api/v1/teams/{team}/history/verify"),
     ("post", "/api/v1/teams/{team}/history/checkpoint"),
     ("get", "/api/v1/ledger-key"),
+    ("get", "/api/v1/teams/{team}/lines/"),
+    ("post", "/api/v1/teams/{team}/lines/"),
+    ("get", "/api/v1/teams/{team}/lines/{line}/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/{image_id}/deprecate/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/{image_id}/restore/"),
+    ("put", "/api/v1/teams/{team}/lines/{line}/subscribers/{tenant}/"),
+    ("delete", "/api/v1/teams/{team}/lines/{line}/subscribers/{tenant}/"),
+    ("get", "/api/v1/teams/{team}/lines/{line}/channels/{channel}/"),
+    ("put", "/api/v1/teams/{team}/lines/{line}/channels/{channel}/"),
 }
 
 

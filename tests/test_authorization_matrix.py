@@ -47,6 +47,15 @@ RULES = {
     # Everyone manages their own API tokens; a token never acts beyond its user's role.
     "api_tokens": {"GET": AUDITOR, "POST": AUDITOR},
     "api_token_revoke": {"GET": None, "POST": AUDITOR},
+    # Image lines: everyone sees them and may ask for a subscription; admins do the rest.
+    "lines": {"GET": VIEWER, "POST": ADMIN},
+    "line": {"GET": VIEWER, "POST": None},
+    "line_publish": {"GET": None, "POST": ADMIN},
+    "line_subscribers": {"GET": None, "POST": VIEWER},
+    "line_subscriber_remove": {"GET": None, "POST": ADMIN},
+    "line_channel": {"GET": None, "POST": ADMIN},
+    "line_version_deprecate": {"GET": None, "POST": ADMIN},
+    "line_version_restore": {"GET": None, "POST": ADMIN},
 }
 
 # What a POST carries: data that succeeds where the role is allowed, so a refusal is a refusal.
@@ -64,6 +73,11 @@ POSTS = {
     },
     "link_images": {"images": "{image}"},
     "api_tokens": {"name": "matrix"},
+    "lines": {"name": "Matrix", "slug": "matrix", "region": "IAD"},
+    "line_publish": {"image_id": "{image}"},
+    "line_subscribers": {"members": INITECH, "note": "matrix"},
+    "line_channel": {"image_id": "{image}", "note": "matrix"},
+    "line_version_deprecate": {"replacement": "{image}", "revoke_on": "2999-01-01"},
 }
 
 RANKS = {AUDITOR: 0, VIEWER: 1, MEMBER: 2, ADMIN: 3}
@@ -103,11 +117,16 @@ def world(cloud, team, other_team, alice, bob, carol, dave):
         requested_by=erin,
     )
     partner = Partner.objects.create(team=team, name="Globex", tenant=GLOBEX, added_by=erin)
+    line = services.line_create(team=team, actor=erin, name="Web", slug="web", region="IAD")
+    services.line_publish(line=line, actor=erin, image_id=image)
+    services.subscriber_add(line=line, actor=erin, tenant=GLOBEX)
     kwargs = {
         "image_id": image,
         "tenant": GLOBEX,
         "decision": "accept",
         "pk": open_request.pk,
+        "slug": "web",
+        "name": "stable",
     }
     audrey = make_user("audrey")
     team.memberships.create(user=audrey, role=AUDITOR)

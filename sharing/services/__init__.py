@@ -33,6 +33,21 @@ from .errors import ApplicationError, ImageIsPrivate, JustificationNeeded
 from .history import history_export_record
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
+from .lines import (
+    InvalidInput,
+    PublishResult,
+    RevokeResult,
+    channel_move,
+    line_create,
+    line_publish,
+    line_subscription_request,
+    lines_discover,
+    lines_expire,
+    subscriber_add,
+    subscriber_remove,
+    version_deprecate,
+    version_restore,
+)
 from .policy import (
     RequestsFiled,
     SharedDirectly,
@@ -69,6 +84,19 @@ __all__ = [
     "ledger_head",
     "ledger_verify",
     "public_key_document",
+    "InvalidInput",
+    "PublishResult",
+    "RevokeResult",
+    "channel_move",
+    "line_create",
+    "line_publish",
+    "line_subscription_request",
+    "lines_discover",
+    "lines_expire",
+    "subscriber_add",
+    "subscriber_remove",
+    "version_deprecate",
+    "version_restore",
     "INCOMING_ACTIONS",
     "SETTLE_AFTER",
     "ApplicationError",

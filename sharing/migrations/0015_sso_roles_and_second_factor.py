@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0012_auditor_role_and_export'),
+        ('sharing', '0014_auditor_role_and_export'),
     ]
 
     operations = [
