@@ -276,7 +276,7 @@ def outside_line_request(request: HttpRequest, token: str, slug: str) -> HttpRes
         data = form.cleaned_data
         try:
             created = services.line_subscription_request(
-                line=found, tenant=data["member"], justification=data["justification"],
+                line=found, tenant=data["tenant"], justification=data["justification"],
                 until=data["expires_at"], requester_name=data["name"],
                 requester_email=data["email"], via_link=True,
             )  # fmt: skip
