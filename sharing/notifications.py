@@ -101,3 +101,9 @@ def outside_confirmation(access_request: AccessRequest) -> None:
     _send(
         "outside_confirmation", [access_request.requester_email], _request_context(access_request)
     )
+
+
+def webhook_disabled(team: Team, context: dict) -> None:
+    """A webhook endpoint was disabled after failing for days: the team's admins are told."""
+    link = absolute(reverse("webhooks", args=[team.slug]))
+    _send("webhook_disabled", admin_emails(team), {"team": team, "link": link, **context})

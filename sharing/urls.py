@@ -6,6 +6,7 @@ from sharing import views
 from sharing.api import endpoints as api_endpoints
 from sharing.api import pages as api_pages
 from sharing.api.problems import not_found_view
+from sharing.webhooks import api as webhooks_api  # noqa: F401  (registers its API endpoints)
 
 team_patterns = [
     path("images/", views.images, name="images"),
@@ -38,6 +39,7 @@ team_patterns = [
     path("settings/link/images/", views.link_images, name="link_images"),
     path("settings/tokens/", api_pages.tokens, name="api_tokens"),
     path("settings/tokens/<int:pk>/revoke/", api_pages.token_revoke, name="api_token_revoke"),
+    path("settings/webhooks/", include("sharing.webhooks.urls")),
 ]
 
 urlpatterns = [

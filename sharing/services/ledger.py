@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from sharing.cloud import CloudError, UnknownOutcome
 from sharing.models import AccessRequest, Channel, LedgerEntry, Outcome, Team
+from sharing.webhooks import outbox
 
 SYSTEM_ACTOR = "system"
 NAME_LENGTH = LedgerEntry._meta.get_field("image_name").max_length or 255
@@ -103,6 +104,7 @@ def ledger_record(*, outcome: str = Outcome.SUCCEEDED, message: str = "", **fiel
     entry.outcome, entry.message, entry.completed_at = outcome, message, timezone.now()
     with transaction.atomic():
         entry.save()
+        outbox.record(entry)
     return entry
 
 
@@ -116,16 +118,22 @@ def ledger_complete(
 ) -> bool:
     """Give an attempt its outcome, once; False if a settlement came first."""
     with transaction.atomic():
-        return entry.complete(
+        won = entry.complete(
             outcome, http_status=http_status, request_id=request_id, message=message
         )
+        if won:
+            outbox.record(entry)
+        return won
 
 
 def ledger_settle(entry: LedgerEntry, outcome: str, settlement: str) -> bool:
     """Give an open entry its final outcome from later evidence, once; False if another worker
     settled it first."""
     with transaction.atomic():
-        return entry.settle(outcome, settlement)
+        won = entry.settle(outcome, settlement)
+        if won:
+            outbox.record(entry)
+        return won
 
 
 def outcome_of(error: CloudError) -> str:

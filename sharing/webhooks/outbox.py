@@ -1,0 +1,103 @@
+"""The outbox: events written in the transaction of the outcome they report.
+
+`record` is called by the ledger service right after an entry gains its final outcome, inside
+the same `transaction.atomic()` block: the event and its deliveries commit with the outcome or
+not at all. The body is frozen here, so every attempt under one `webhook-id` sends the same
+bytes. The worker is woken once the transaction commits; if that wake-up is lost (a process
+killed between the commit and the enqueue), the rows wait for the next run.
+"""
+
+import json
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from sharing.models import LedgerEntry, Share, Team
+
+from . import events
+from .models import Delivery, Endpoint, Event
+
+
+def record(entry: LedgerEntry) -> Event | None:
+    """The event for `entry`'s final outcome, with a delivery per subscribed endpoint; None
+    when the outcome is no event or no endpoint of the team wants it."""
+    event_type = events.type_of(entry)
+    if event_type is None:
+        return None
+    endpoints = subscribed(entry.team_id, event_type)
+    if not endpoints:
+        return None
+    return write(
+        team=entry.team,
+        event_type=event_type,
+        data=events.data_of(event_type, entry),
+        endpoints=endpoints,
+        subject=events.subject_of(entry),
+        moment=events.moment_of(entry),
+        entry=entry,
+    )
+
+
+def subscribed(team_id: int, event_type: str) -> list[Endpoint]:
+    """The team's enabled endpoints that want `event_type`."""
+    endpoints = Endpoint.objects.filter(team_id=team_id, disabled_at=None)
+    return [endpoint for endpoint in endpoints if endpoint.wants(event_type)]
+
+
+def member_status_changed(*, share: Share, previous: str) -> Event | None:
+    """The sync found that a tenant changed its status of one of the team's images (an event
+    whose trigger is not a ledger outcome of its own); call inside the sync's transaction."""
+    event_type = "member.status_changed"
+    endpoints = subscribed(share.team_id, event_type)
+    if not endpoints:
+        return None
+    data = events.member_data(
+        share.region, share.image_id, share.image_name, share.tenant, share.status, previous
+    )
+    subject = f"{share.region}/{share.image_id}/{share.tenant}"
+    return write(
+        team=share.team, event_type=event_type, data=data, endpoints=endpoints, subject=subject
+    )
+
+
+def write(
+    *,
+    team: Team,
+    event_type: str,
+    data: dict,
+    endpoints: list[Endpoint],
+    subject: str = "",
+    moment: datetime | None = None,
+    entry: LedgerEntry | None = None,
+    wake: bool = True,
+) -> Event:
+    """An event and its deliveries, in the caller's transaction; the worker is woken after
+    it commits."""
+    body = {
+        "type": event_type,
+        "timestamp": (moment or timezone.now()).isoformat(),
+        "team": team.slug,
+        "data": data,
+    }
+    event = Event.objects.create(
+        team=team,
+        message_id=Event.new_message_id(),
+        type=event_type,
+        subject=subject,
+        body=json.dumps(body, separators=(",", ":"), ensure_ascii=False),
+        ledger_entry=entry,
+    )
+    Delivery.objects.bulk_create(
+        Delivery(endpoint=endpoint, event=event, subject=subject) for endpoint in endpoints
+    )
+    if wake:
+        transaction.on_commit(wake_worker, robust=True)
+    return event
+
+
+def wake_worker() -> None:
+    """Enqueue a delivery run (run at once by the immediate backend of the demo and tests)."""
+    from .tasks import deliver_webhooks
+
+    deliver_webhooks.enqueue()
