@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from sharing import views
 from sharing.api import endpoints as api_endpoints
@@ -8,7 +8,7 @@ from sharing.api import pages as api_pages
 from sharing.api.problems import not_found_view
 from sharing.webhooks import api as webhooks_api  # noqa: F401  (registers its API endpoints)
 
-team_patterns = [
+team_patterns: list[URLPattern | URLResolver] = [
     path("images/", views.images, name="images"),
     path("images/<str:image_id>/", views.image, name="image"),
     path("images/<str:image_id>/share/", views.image_share, name="image_share"),

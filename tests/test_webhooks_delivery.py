@@ -17,7 +17,7 @@ from sharing.webhooks.receiver import Receiver
 from sharing.webhooks.tasks import deliver_webhooks
 
 from .conftest import GLOBEX, INITECH
-from .webhooks import add_endpoint, committed, endpoint, later, receiver  # noqa: F401
+from .webhooks import add_endpoint, later
 
 
 def drift(team, tenant=GLOBEX, image_id="img-1"):

@@ -13,7 +13,7 @@ from sharing.webhooks.models import Delivery, Event
 
 from .api import ApiClient, token_for
 from .conftest import ACME, GLOBEX, INITECH, acme_image
-from .webhooks import add_endpoint, committed, endpoint, receiver  # noqa: F401
+from .webhooks import add_endpoint
 
 
 @pytest.fixture
@@ -90,7 +90,9 @@ def test_an_unknown_outcome_sends_nothing_until_settled_then_share_settled(
     assert "share.succeeded" not in receiver.types()
 
 
-def test_a_revoke_sends_share_revoked(client, alice, cloud, image_id, endpoint, receiver, committed):
+def test_a_revoke_sends_share_revoked(
+    client, alice, cloud, image_id, endpoint, receiver, committed
+):
     client.force_login(alice)
     share(client, image_id, GLOBEX)
     with committed():

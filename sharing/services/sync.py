@@ -126,7 +126,7 @@ def _sync_ours(share: Share, member: Member | None) -> str:
         return "unchanged"
     with transaction.atomic():  # the record, its drift entry and the webhook event together
         if Share.objects.filter(pk=share.pk, status=share.status).update(status=member.status):
-            previous, share.status = share.status, member.status
+            previous, share.status = share.status, str(member.status)
             _drift(share, f"The tenant set its status to {member.status}.")
             outbox.member_status_changed(share=share, previous=previous)
             return "status changed"

@@ -98,7 +98,11 @@ def data_of(event_type: str, entry: LedgerEntry) -> dict:
     return schemas.EntryOut.model_validate(endpoints._entry_out(entry)).model_dump(mode="json")
 
 
-INCOMING_STATUS = {Action.ACCEPT: "accepted", Action.REJECT: "rejected", Action.PENDING: "pending"}
+INCOMING_STATUS: dict[str, str] = {
+    Action.ACCEPT: "accepted",
+    Action.REJECT: "rejected",
+    Action.PENDING: "pending",
+}
 
 
 def member_data(

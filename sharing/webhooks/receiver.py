@@ -48,7 +48,7 @@ class Receiver:
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}/hook"
+        return f"http://{host!s}:{port}/hook"
 
     def check(self, body: bytes, headers: dict[str, str]) -> Received:
         received = Received(headers, body)

@@ -65,7 +65,7 @@ def endpoint_rotate(*, endpoint: Endpoint) -> str:
 
 
 def endpoint_disable(*, endpoint: Endpoint, reason: str = "Disabled by an admin.") -> bool:
-    """Stop deliveries (they wait, pending); False if it was disabled already."""
+    """No new events for it, and what is undelivered waits; False if it was disabled already."""
     now = timezone.now()
     won = Endpoint.objects.filter(pk=endpoint.pk, disabled_at=None).update(
         disabled_at=now, disabled_reason=reason[:200]
@@ -75,10 +75,11 @@ def endpoint_disable(*, endpoint: Endpoint, reason: str = "Disabled by an admin.
 
 
 def endpoint_enable(*, endpoint: Endpoint) -> None:
-    """Deliveries resume, the waiting ones first."""
+    """Deliveries resume: the waiting ones at once, in their order."""
     Endpoint.objects.filter(pk=endpoint.pk).update(
         disabled_at=None, disabled_reason="", failing_since=None
     )
+    endpoint.deliveries.filter(state=DeliveryState.PENDING).update(next_attempt_at=timezone.now())
     endpoint.refresh_from_db()
     transaction.on_commit(outbox.wake_worker, robust=True)
 
@@ -176,7 +177,11 @@ def _attempt(found: Delivery) -> str:
     now = timezone.now()
     found.attempts += 1
     found.last_attempt_at, found.status_code = now, answer.status
-    found.latency_ms, found.response_head, found.error = answer.latency_ms, answer.head, answer.error
+    found.latency_ms, found.response_head, found.error = (
+        answer.latency_ms,
+        answer.head,
+        answer.error,
+    )
     found.claimed_until, found.claimed_by = None, ""
     if answer.ok:
         found.state, found.delivered_at = DeliveryState.DELIVERED, now
@@ -206,6 +211,4 @@ def _endpoint_health(endpoint: Endpoint, *, ok: bool, now: datetime) -> None:
 
 
 def _tell_admins(endpoint: Endpoint) -> None:
-    notifications.webhook_disabled(
-        endpoint.team, {"url": endpoint.url, "days": DISABLE_AFTER.days}
-    )
+    notifications.webhook_disabled(endpoint.team, {"url": endpoint.url, "days": DISABLE_AFTER.days})

@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_GET, require_POST
 
 from sharing.access import team_for
 from sharing.models import Role
@@ -43,9 +43,13 @@ def endpoints(request: HttpRequest, team_slug: str) -> HttpResponse:
 
 
 @login_required
+@require_GET
 @never_cache
-def endpoint(request: HttpRequest, team_slug: str, pk: int, secret: str = "") -> HttpResponse:
-    found = _endpoint(request, team_slug, pk)
+def endpoint(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
+    return _endpoint_page(request, _endpoint(request, team_slug, pk))
+
+
+def _endpoint_page(request: HttpRequest, found: Endpoint, secret: str = "") -> HttpResponse:
     log = found.deliveries.select_related("event").order_by("-id")[:LOG_LENGTH]
     context = {"endpoint": found, "deliveries": log, "secret": secret}
     return render(request, "webhooks/endpoint.html", context)
@@ -71,7 +75,7 @@ def endpoint_rotate(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
     """The new secret is shown in this answer, once."""
     found = _endpoint(request, team_slug, pk)
     secret = services.endpoint_rotate(endpoint=found)
-    return endpoint(request, team_slug, pk, secret=secret)
+    return _endpoint_page(request, found, secret)
 
 
 @login_required
@@ -79,7 +83,10 @@ def endpoint_rotate(request: HttpRequest, team_slug: str, pk: int) -> HttpRespon
 def endpoint_disable(request: HttpRequest, team_slug: str, pk: int) -> HttpResponse:
     found = _endpoint(request, team_slug, pk)
     services.endpoint_disable(endpoint=found)
-    messages.success(request, "Disabled: events wait until the endpoint is enabled again.")
+    messages.success(
+        request,
+        "Disabled: no new events are sent to it; undelivered ones wait until it is enabled.",
+    )
     return redirect("webhook", team_slug=found.team.slug, pk=found.pk)
 
 
