@@ -238,3 +238,11 @@ def test_after_a_rotation_both_secrets_sign_until_the_overlap_ends_then_only_the
     with later(monkeypatch, services.ROTATION_OVERLAP + timedelta(minutes=1)), committed():
         drift(team, INITECH)
     assert receiver.received[-1].verified_by == [new]
+
+
+def test_the_hourly_job_sends_events_whose_wake_up_was_lost(team, cloud, endpoint, receiver):
+    from sharing.tasks import enforce_time_limits
+
+    drift(team)  # committed, and the process died before waking the worker
+    enforce_time_limits.enqueue()
+    assert [r.verified for r in receiver.received] == [True]
