@@ -113,7 +113,7 @@ def test_a_worker_killed_mid_send_lets_the_delivery_go_after_its_hold_and_it_is_
     team, endpoint, receiver, monkeypatch
 ):
     drift(team)
-    [held] = services._claim(services._due_ids(timezone.now()), timezone.now())  # then dies
+    [held] = services._claim([pk for pk, _ in services._due(timezone.now())], timezone.now())
     assert deliver_webhooks.enqueue().return_value == {}  # another worker leaves it alone
     with later(monkeypatch, services.CLAIM + timedelta(seconds=1)):
         assert deliver_webhooks.enqueue().return_value == {"delivered": 1}

@@ -1,13 +1,14 @@
 """The delivery task, run by the task worker (`db_worker`), or at once by the immediate
 backend of the demo and tests."""
 
+import time
 from datetime import datetime, timedelta
 
 from django.db.models import Q
 from django.tasks import TaskResultStatus, task
 from django.utils import timezone
 
-from . import services
+from . import outbox, services
 
 # The earliest a follow-up run starts, so a burst of retries does not spin the worker.
 FOLLOW_UP_MIN = timedelta(seconds=1)
@@ -15,9 +16,14 @@ FOLLOW_UP_MIN = timedelta(seconds=1)
 
 @task
 def deliver_webhooks() -> dict[str, int]:
-    """Send what is due; then, if retries wait, enqueue the run that sends them."""
+    """Send what is due, and look again once after WAKE_WINDOW (wake-ups skipped meanwhile
+    count on it: `outbox.wake_worker`); then, if retries wait, enqueue the run for them."""
     try:
-        return dict(services.deliveries_run())
+        counts = services.deliveries_run()
+        if deliver_webhooks.get_backend().supports_defer:
+            time.sleep(outbox.WAKE_WINDOW)
+            counts.update(services.deliveries_run())
+        return dict(counts)
     finally:
         schedule_follow_up()
 
@@ -40,13 +46,20 @@ def schedule_follow_up() -> bool:
     return True
 
 
+def run_waiting() -> bool:
+    """Whether a run is queued, due now and not started (only the database backend queues)."""
+    if not deliver_webhooks.get_backend().supports_defer:
+        return False
+    return _queued_by(timezone.now())
+
+
 def _queued_by(moment: datetime) -> bool:
-    from django_tasks_db.models import DBTaskResult
+    from django_tasks_db.models import DBTaskResult, get_date_max
 
     return (
         DBTaskResult.objects.filter(
             task_path=deliver_webhooks.module_path, status=TaskResultStatus.READY
         )
-        .filter(Q(run_after=None) | Q(run_after__lte=moment))
+        .filter(Q(run_after=get_date_max()) | Q(run_after__lte=moment))
         .exists()
     )
