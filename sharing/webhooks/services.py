@@ -244,7 +244,7 @@ RESULT_FIELDS = [
 def _write_results(batch: list[Delivery]) -> None:
     """One UPDATE per delivery, sent as one `executemany` in one transaction: bulk_update's
     CASE expressions cost more than the requests they record."""
-    fields = [Delivery._meta.get_field(name) for name in RESULT_FIELDS]
+    fields = [field for field in Delivery._meta.concrete_fields if field.name in RESULT_FIELDS]
     columns = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
     table = connection.ops.quote_name(Delivery._meta.db_table)
     rows = [
