@@ -245,7 +245,7 @@ def _write_results(batch: list[Delivery]) -> None:
     """One UPDATE per delivery, sent as one `executemany` in one transaction: bulk_update's
     CASE expressions cost more than the requests they record."""
     fields = [field for field in Delivery._meta.concrete_fields if field.name in RESULT_FIELDS]
-    columns = ", ".join(f"{connection.ops.quote_name(field.column)} = %s" for field in fields)
+    columns = ", ".join(f"{connection.ops.quote_name(field.attname)} = %s" for field in fields)
     table = connection.ops.quote_name(Delivery._meta.db_table)
     rows = [
         [field.get_db_prep_save(getattr(found, field.attname), connection) for field in fields]
