@@ -36,8 +36,15 @@ demo: $(VENV)/.installed
 	@echo "  Dashboard: http://127.0.0.1:8000/"
 	@echo "  Log in as alice (admin), bob (member) or carol (viewer) of Acme, the image owner,"
 	@echo "  or as gina (admin) of Globex, which receives Acme's images; password: $${DEMO_PASSWORD:-demo-password}"
+	@echo "  Acme's webhooks go to http://127.0.0.1:8001/hook: to see them, verified, run in another"
+	@echo "  terminal: make webhook-receiver"
 	@echo
 	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+
+# The demo's webhook receiver: prints Acme's events as they come, each signature verified.
+.PHONY: webhook-receiver
+webhook-receiver: $(VENV)/.installed
+	$(DEMO_ENV) $(BIN)/python manage.py webhook_receiver
 
 test: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
