@@ -205,3 +205,17 @@ def test_a_rolled_back_outcome_leaves_no_event(team, endpoint, receiver, committ
         ledger_record(team=team, actor=None, action="drift", tenant=GLOBEX, image_id="i")
         raise RuntimeError("the caller's transaction fails after the outcome")
     assert not Event.objects.exists() and receiver.received == []
+
+
+def test_an_incoming_share_accepted_by_the_system_is_incoming_auto_accepted(
+    team, endpoint, receiver, committed
+):
+    from sharing.services import ledger_record
+
+    with committed():  # as a trust rule's accept will be recorded: by the system
+        ledger_record(
+            team=team, actor=None, action="accept", region="IAD", image_id="offered",
+            tenant=ACME, note="Trust rule: Globex",
+        )  # fmt: skip
+    data = only(receiver, "incoming.auto_accepted").event["data"]
+    assert (data["image_id"], data["actor"], data["channel"]) == ("offered", "system", "system")
