@@ -246,3 +246,15 @@ def test_the_hourly_job_sends_events_whose_wake_up_was_lost(team, cloud, endpoin
     drift(team)  # committed, and the process died before waking the worker
     enforce_time_limits.enqueue()
     assert [r.verified for r in receiver.received] == [True]
+
+
+def test_a_run_whose_batches_run_out_of_time_sends_one_per_batch_and_still_everything(
+    team, endpoint, receiver, monkeypatch
+):
+    monkeypatch.setattr(services, "CLAIM", timedelta(seconds=20))  # half the hold: 10 s
+    with override_settings(WEBHOOKS_TIMEOUT=10):  # no time left once one is sent
+        drift(team, GLOBEX)
+        drift(team, INITECH)
+        drift(team, GLOBEX)
+        assert deliver_webhooks.enqueue().return_value == {"delivered": 3}
+    assert [r.event["data"]["tenant"] for r in receiver.received] == [GLOBEX, INITECH, GLOBEX]

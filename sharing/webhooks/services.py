@@ -2,6 +2,7 @@
 
 import base64
 import secrets
+import time
 import uuid
 from collections import Counter
 from datetime import datetime, timedelta
@@ -33,9 +34,10 @@ RETRY_DELAYS = (
 )
 # An endpoint whose deliveries have failed this long without one success is disabled.
 DISABLE_AFTER = timedelta(days=5)
-# A worker holds the deliveries it sends this long (longer than a request's timeout).
+# A worker holds a batch this long, and stops sending it after half of that (the rest is let
+# go for the next run), so a hold never ends while its delivery is on the wire.
 CLAIM = timedelta(minutes=2)
-BATCH = 100
+BATCH = 500
 
 
 def new_secret() -> str:
@@ -133,7 +135,10 @@ def deliveries_run() -> Counter[str]:
             break
         answers = _send_in_order(due, held)
         _record(answers)
-        counts.update(found.state for found, ok in answers if ok is not None)
+        sent = [found.state for found, ok in answers if ok is not None]
+        if not sent:
+            break  # all let go: another worker holds what they wait for
+        counts.update(sent)
     return counts
 
 
@@ -141,19 +146,23 @@ def _send_in_order(
     due: list[tuple[int, tuple]], held: dict[int, Delivery]
 ) -> list[tuple[Delivery, bool | None]]:
     """Send the held deliveries in id order; after a failure, or one not held, the later
-    ones of that member are let go unsent (answer None) for a later run."""
+    ones of that member are let go unsent (answer None) for a later run, and so is the rest
+    of the batch once half the hold has passed."""
     secrets: dict[int, list[str]] = {}
     blocked: set[tuple] = set()
     answers: list[tuple[Delivery, bool | None]] = []
+    stop = time.monotonic() + CLAIM.total_seconds() / 2 - settings.WEBHOOKS_TIMEOUT
+    sent = 0
     for pk, member in due:
         found = held.get(pk)
-        if found is None or member in blocked:
+        late = sent > 0 and time.monotonic() > stop  # at least one is always sent
+        if found is None or member in blocked or late:
             blocked.add(member)
             if found is not None:
                 found.claimed_until, found.claimed_by = None, ""
                 answers.append((found, None))
             continue
-        ok = _send(found, secrets)
+        ok, sent = _send(found, secrets), sent + 1
         answers.append((found, ok))
         if not ok:
             blocked.add(member)
