@@ -20,6 +20,12 @@ OPERATIONS = {
     ("post", "/api/v1/teams/{team}/requests/{request_id}/approve/"),
     ("post", "/api/v1/teams/{team}/requests/{request_id}/reject/"),
     ("get", "/api/v1/teams/{team}/history/"),
+    ("get", "/api/v1/teams/{team}/webhooks/"),
+    ("post", "/api/v1/teams/{team}/webhooks/"),
+    ("delete", "/api/v1/teams/{team}/webhooks/{webhook_id}/"),
+    ("post", "/api/v1/teams/{team}/webhooks/{webhook_id}/ping/"),
+    ("get", "/api/v1/teams/{team}/webhooks/{webhook_id}/deliveries/"),
+    ("post", "/api/v1/teams/{team}/webhooks/{webhook_id}/rotate/"),
 }
 
 
