@@ -160,3 +160,9 @@ def test_members_may_not_use_the_webhooks_api_and_other_teams_see_nothing(
         outsider.get(f"/api/v1/teams/umbrella/webhooks/{endpoint.pk}/deliveries/").status_code
         == 404
     )
+
+
+def test_the_webhooks_pages_are_part_of_the_settings_area(client, alice, endpoint):
+    client.force_login(alice)
+    page = client.get(f"/t/acme/settings/webhooks/{endpoint.pk}/")
+    assert 'href="/t/acme/settings/" aria-current="page"' in page.text

@@ -4,7 +4,8 @@
 the same `transaction.atomic()` block: the event and its deliveries commit with the outcome or
 not at all. The body is frozen here, so every attempt under one `webhook-id` sends the same
 bytes. The worker is woken once the transaction commits; if that wake-up is lost (a process
-killed between the commit and the enqueue), the rows wait for the next run.
+killed between the commit and the enqueue), the rows wait for the next run: the next event's,
+or the hourly job's (`sharing.tasks.enforce_time_limits` wakes the worker too).
 """
 
 import json
