@@ -258,3 +258,21 @@ def test_a_run_whose_batches_run_out_of_time_sends_one_per_batch_and_still_every
         drift(team, GLOBEX)
         assert deliver_webhooks.enqueue().return_value == {"delivered": 3}
     assert [r.event["data"]["tenant"] for r in receiver.received] == [GLOBEX, INITECH, GLOBEX]
+
+
+def test_an_ipv6_loopback_url_is_called_with_a_bracketed_host(team, committed):
+    import socket
+
+    if not socket.has_ipv6:
+        pytest.skip("no IPv6 on this machine")
+    try:
+        receiver = Receiver([], host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback on this machine")
+    with receiver:
+        port = receiver.server.server_address[1]
+        add_endpoint(team, receiver)  # http://[::1]:<port>/hook
+        with committed():
+            drift(team)
+    [received] = receiver.received
+    assert received.verified and received.headers["Host"] == f"[::1]:{port}"

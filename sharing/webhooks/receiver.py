@@ -7,6 +7,7 @@ fails, hangs or redirects.
 """
 
 import json
+import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -41,13 +42,15 @@ class Receiver:
         self.respond: Callable[[Received], Reply] = lambda received: OK
         self.on_receive: Callable[[Received], None] = lambda received: None
         self._lock = threading.Lock()
-        self.server = ThreadingHTTPServer((host, port), _handler(self))
+        server_class = _IPv6Server if ":" in host else ThreadingHTTPServer
+        self.server = server_class((host, port), _handler(self))
         self.server.daemon_threads = True
         self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
         host, port = self.server.server_address[:2]
+        host = f"[{host!s}]" if ":" in str(host) else host
         return f"http://{host!s}:{port}/hook"
 
     def check(self, body: bytes, headers: dict[str, str]) -> Received:
@@ -73,6 +76,10 @@ class Receiver:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
+
+
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
 
 def _handler(receiver: Receiver) -> type[BaseHTTPRequestHandler]:
