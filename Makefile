@@ -46,6 +46,8 @@ demo: $(VENV)/.installed var/ledger-signing-key $(if $(filter 1,$(DEMO_SSO)),oid
 	@echo "  Log in as alice (admin), bob (member), carol (viewer) or audrey (auditor) of Acme, the image owner,"
 	@echo "  or as gina (admin) of Globex, which receives Acme's images; password: $${DEMO_PASSWORD:-demo-password}"
 	@if [ "$(DEMO_SSO)" = 1 ]; then echo "  Or: Sign in with Example SSO as sso-alice, password demo-password (Acme admin)"; fi
+	@echo "  Acme's webhooks go to http://127.0.0.1:8001/hook: to see them, verified, run in another"
+	@echo "  terminal: make webhook-receiver"
 	@echo
 	@if [ "$(DEMO_SSO)" = 1 ]; then \
 		(cd tests/oidc && exec node provider.mjs) & provider=$$!; trap "kill $$provider" EXIT INT TERM; \
@@ -61,6 +63,11 @@ $(OIDC_MODULES): tests/oidc/package.json tests/oidc/package-lock.json
 	else echo "npm not found: the single sign-on tests will skip"; fi
 .PHONY: oidc-provider
 oidc-provider: $(OIDC_MODULES)
+
+# The demo's webhook receiver: prints Acme's events as they come, each signature verified.
+.PHONY: webhook-receiver
+webhook-receiver: $(VENV)/.installed
+	$(DEMO_ENV) $(BIN)/python manage.py webhook_receiver
 
 test: $(VENV)/.installed-dev oidc-provider
 	$(BIN)/ruff check .

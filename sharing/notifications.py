@@ -123,3 +123,9 @@ def line_deprecated(line: Line, version: LineVersion, tenants: list[str]) -> Non
     """To the contacts of the subscribed partners: what replaces it, and until when."""
     context = {"team": line.team, "line": line, "version": version}
     _send("line_deprecated", _partner_contacts(line.team, tenants), context)
+
+
+def webhook_disabled(team: Team, context: dict) -> None:
+    """A webhook endpoint was disabled after failing for days: the team's admins are told."""
+    link = absolute(reverse("webhooks", args=[team.slug]))
+    _send("webhook_disabled", admin_emails(team), {"team": team, "link": link, **context})

@@ -145,6 +145,7 @@ INSTALLED_APPS = [
     "allauth.socialaccount",
     "allauth.mfa",
     "sharing.signin",
+    "sharing.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -390,6 +391,10 @@ CLOUD_RETRY_TOTAL_SECONDS = env_float("CLOUD_RETRY_TOTAL_SECONDS", 15.0)
 CLOUD_SHARE_CONCURRENCY = env_int("CLOUD_SHARE_CONCURRENCY", 8, minimum=1)
 # Glance's image_member_quota (128 by default); the API does not tell, so it is configured.
 CLOUD_MEMBER_LIMIT = env_int("CLOUD_MEMBER_LIMIT", 128, minimum=1)
+# Webhooks: seconds a delivery may take, and whether destinations on loopback, private or
+# link-local addresses are called (the demo's receiver and the tests; never in production).
+WEBHOOKS_TIMEOUT = env_float("WEBHOOKS_TIMEOUT", 10.0)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEMO)
 # The built-in cloud (DEMO): teams whose identity URL starts with this are served in-process
 # from the SQLite file below, so every process of the dashboard sees the same cloud.
 FAKE_CLOUD_URL = "http://cloud.demo.invalid"

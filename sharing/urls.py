@@ -1,6 +1,6 @@
 from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
-from django.urls import include, path, re_path
+from django.urls import URLPattern, URLResolver, include, path, re_path
 
 from sharing import views, views_lines
 from sharing.api import endpoints as api_endpoints
@@ -11,7 +11,7 @@ from sharing.signin import views as signin_views
 # Django admin's own log-in page would skip the second factor: it sends people to ours instead.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
-team_patterns = [
+team_patterns: list[URLPattern | URLResolver] = [
     path("images/", views.images, name="images"),
     path("images/<str:image_id>/", views.image, name="image"),
     path("images/<str:image_id>/share/", views.image_share, name="image_share"),
@@ -62,6 +62,7 @@ team_patterns = [
     ),
     path("settings/tokens/", api_pages.tokens, name="api_tokens"),
     path("settings/tokens/<int:pk>/revoke/", api_pages.token_revoke, name="api_token_revoke"),
+    path("settings/webhooks/", include("sharing.webhooks.urls")),
 ]
 
 urlpatterns = [

@@ -33,6 +33,12 @@ OPERATIONS = {
     ("delete", "/api/v1/teams/{team}/lines/{line}/subscribers/{tenant}/"),
     ("get", "/api/v1/teams/{team}/lines/{line}/channels/{channel}/"),
     ("put", "/api/v1/teams/{team}/lines/{line}/channels/{channel}/"),
+    ("get", "/api/v1/teams/{team}/webhooks/"),
+    ("post", "/api/v1/teams/{team}/webhooks/"),
+    ("delete", "/api/v1/teams/{team}/webhooks/{webhook_id}/"),
+    ("post", "/api/v1/teams/{team}/webhooks/{webhook_id}/ping/"),
+    ("get", "/api/v1/teams/{team}/webhooks/{webhook_id}/deliveries/"),
+    ("post", "/api/v1/teams/{team}/webhooks/{webhook_id}/rotate/"),
 }
 
 

@@ -13,6 +13,7 @@ from builtin_cloud import CloudState, FakeCloudApp, running_server, seed_demo_cl
 from sharing.cloud import http as cloud_http
 from sharing.clouds import client_for
 from sharing.models import LedgerEntry, Membership, Partner, Share, Team
+from sharing.webhooks.models import Endpoint
 
 from .conftest import ROOT
 
@@ -136,6 +137,10 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
         ("acme", "audrey", "auditor"),
         ("globex", "gina", "admin"),
     }
+    # One webhook endpoint, at the address `manage.py webhook_receiver` listens on.
+    assert list(Endpoint.objects.values_list("team__slug", "url")) == [
+        ("acme", "http://127.0.0.1:8001/hook")
+    ]
     login = RequestFactory().post("/accounts/login/")  # django-axes needs the request
     assert authenticate(login, username="alice", password=settings.DEMO_PASSWORD) is not None
     assert authenticate(login, username="gina", password=settings.DEMO_PASSWORD) is not None

@@ -19,6 +19,7 @@ from django.utils import timezone
 
 from sharing.cloud import CloudError, UnknownOutcome
 from sharing.models import AccessRequest, Action, Change, Channel, LedgerEntry, Line, Outcome, Team
+from sharing.webhooks import outbox
 
 from .chain import chain_entries
 
@@ -136,6 +137,7 @@ def ledger_record(
     with transaction.atomic(savepoint=False):
         entry.save()
         chain_entries([entry], Change.WRITTEN)
+        outbox.record(entry)
     return entry
 
 
@@ -162,6 +164,7 @@ def ledger_approval(
     with _committed_now():
         created = LedgerEntry.objects.bulk_create([decision, attempt])
         chain_entries(created, Change.WRITTEN)
+        outbox.record(created[0])  # the decision: request.approved
     return attempt
 
 
@@ -181,6 +184,7 @@ def ledger_complete(
         )
         if won:
             chain_entries([entry], Change.COMPLETED)
+            outbox.record(entry)
         return won
 
 
@@ -191,6 +195,7 @@ def ledger_settle(entry: LedgerEntry, outcome: str, settlement: str) -> bool:
         won = entry.settle(outcome, settlement)
         if won:
             chain_entries([entry], Change.SETTLED)
+            outbox.record(entry)
         return won
 
 

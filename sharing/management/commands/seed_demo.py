@@ -26,6 +26,10 @@ from sharing.models import (
     TenantFormat,
     VersionState,
 )
+from sharing.webhooks.events import EVENT_TYPES
+from sharing.webhooks.management.commands.webhook_receiver import DEMO_PORT
+from sharing.webhooks.models import Endpoint
+from sharing.webhooks.services import endpoint_create
 
 # (slug, name, tenant, cloud user, [(username, role)], [(partner tenant, name, notes)])
 DEMO_TEAMS = [
@@ -80,6 +84,8 @@ class Command(BaseCommand):
                 )
             # Record the members shared before the dashboard, so every count is true at once.
             services.team_reconcile(team=team)
+            if slug == "acme":
+                self._webhook(team)
         _web_base_line(Team.objects.get(slug="acme"))
         self.stdout.write(
             self.style.SUCCESS(
@@ -88,6 +94,12 @@ class Command(BaseCommand):
                 "team globex with gina (admin)."
             )
         )
+
+    def _webhook(self, team: Team) -> None:
+        """An endpoint for every event, at `manage.py webhook_receiver`'s address."""
+        url = f"http://127.0.0.1:{DEMO_PORT}/hook"
+        if not Endpoint.objects.filter(team=team, url=url).exists():
+            endpoint_create(team=team, actor=None, url=url, event_types=list(EVENT_TYPES))
 
     def _team(self, slug: str, name: str, tenant_id: str, cloud_user: str) -> Team:
         team, created = Team.objects.get_or_create(
