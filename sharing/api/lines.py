@@ -29,12 +29,23 @@ from .problems import invalid
 
 
 class LineIn(Schema):
-    name: str = Field(max_length=100)
-    slug: str = Field(max_length=50, examples=["web-base"])
-    region: str = Field(max_length=32)
-    description: str = ""
-    keep: int | None = Field(None, description="the newest N versions stay active; null: all")
-    grace_days: int = Field(0, description="days a version out of `keep` stays shared")
+    name: str = Field(max_length=100, json_schema_extra=s.SOME_TEXT)
+    slug: str = Field(
+        max_length=50,
+        pattern=r"^[-a-zA-Z0-9_]+$",
+        examples=["web-base"],
+        description="letters, digits, - and _; unique in the team (another line's slug is a 400)",
+    )
+    region: str = Field(
+        max_length=32, json_schema_extra=s.SOME_TEXT, description="one of the team's regions"
+    )
+    description: str = Field("", max_length=2000, json_schema_extra=s.PLAIN_TEXT)
+    keep: int | None = Field(
+        None, ge=1, le=1000, description="the newest N versions stay active; null: all"
+    )
+    grace_days: int = Field(
+        0, ge=0, le=3650, description="days a version out of `keep` stays shared"
+    )
 
 
 class ChannelOut(Schema):

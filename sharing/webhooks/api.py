@@ -1,6 +1,7 @@
 """The webhooks part of the automation API, registered on the v1 API (admins only)."""
 
 from datetime import datetime
+from typing import Literal
 
 from django.http import Http404, HttpRequest, HttpResponse
 from ninja import Field, Schema
@@ -20,8 +21,16 @@ PAGE = 50
 
 
 class WebhookIn(Schema):
-    url: str = Field(examples=["https://hooks.example.com/images"])
-    events: list[str] = Field(min_length=1, examples=[["share.succeeded", "share.failed"]])
+    url: str = Field(
+        max_length=500,
+        pattern=r"^https?://[^\s/?#]+",
+        examples=["https://hooks.example.com/images"],
+        description="an http(s) address with a host name or address; it must be reachable "
+        "from the dashboard and, unless the deployment allows it, not a private address",
+    )
+    events: list[Literal[tuple(EVENT_TYPES)]] = Field(  # type: ignore[valid-type]
+        min_length=1, examples=[["share.succeeded", "share.failed"]]
+    )
 
 
 class WebhookOut(Schema):
