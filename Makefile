@@ -34,17 +34,42 @@ var/ledger-signing-key: | $(BIN)/python
 	mkdir -p var
 	(umask 077; $(BIN)/python -c "import base64, os; print(base64.b64encode(os.urandom(32)).decode())" > $@)
 
-demo: $(VENV)/.installed var/ledger-signing-key
+# DEMO_SSO=1 also runs the example OpenID Connect provider (tests/oidc/provider.mjs) on 127.0.0.1:8010
+# with the user sso-alice / demo-password in group img-acme-admin; the log-in page offers it.
+SSO_ENV := $(if $(filter 1,$(DEMO_SSO)),OIDC_ISSUER=http://127.0.0.1:8010 OIDC_CLIENT_ID=dashboard \
+	OIDC_CLIENT_SECRET=dashboard-secret OIDC_NAME="Example SSO",)
+demo: $(VENV)/.installed var/ledger-signing-key $(if $(filter 1,$(DEMO_SSO)),oidc-provider)
 	$(DEMO_ENV) $(BIN)/python manage.py migrate --no-input
 	$(DEMO_ENV) $(BIN)/python manage.py seed_demo
 	@echo
 	@echo "  Dashboard: http://127.0.0.1:8000/"
 	@echo "  Log in as alice (admin), bob (member), carol (viewer) or audrey (auditor) of Acme, the image owner,"
 	@echo "  or as gina (admin) of Globex, which receives Acme's images; password: $${DEMO_PASSWORD:-demo-password}"
+	@if [ "$(DEMO_SSO)" = 1 ]; then echo "  Or: Sign in with Example SSO as sso-alice, password demo-password (Acme admin)"; fi
+	@echo "  Acme's webhooks go to http://127.0.0.1:8001/hook: to see them, verified, run in another"
+	@echo "  terminal: make webhook-receiver"
 	@echo
-	$(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000
+	@if [ "$(DEMO_SSO)" = 1 ]; then \
+		(cd tests/oidc && exec node provider.mjs) & provider=$$!; trap "kill $$provider" EXIT INT TERM; \
+		for _ in $$(seq 50); do $(BIN)/python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:8010/.well-known/openid-configuration', timeout=1)" 2>/dev/null && break; sleep 0.2; done; \
+		$(DEMO_ENV) $(SSO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000; \
+	else $(DEMO_ENV) $(BIN)/python manage.py runserver 127.0.0.1:8000; fi
 
-test: $(VENV)/.installed-dev
+# The OpenID Connect provider the sign-in tests (and DEMO_SSO=1 make demo) run: node-oidc-provider,
+# installed from its lock file. Without node and npm the tests that need it skip, saying why.
+OIDC_MODULES := tests/oidc/node_modules/.package-lock.json
+$(OIDC_MODULES): tests/oidc/package.json tests/oidc/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then cd tests/oidc && npm ci --no-audit --no-fund --silent; \
+	else echo "npm not found: the single sign-on tests will skip"; fi
+.PHONY: oidc-provider
+oidc-provider: $(OIDC_MODULES)
+
+# The demo's webhook receiver: prints Acme's events as they come, each signature verified.
+.PHONY: webhook-receiver
+webhook-receiver: $(VENV)/.installed
+	$(DEMO_ENV) $(BIN)/python manage.py webhook_receiver
+
+test: $(VENV)/.installed-dev oidc-provider
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy

@@ -8,8 +8,10 @@
 2. Two processes (`--processes`) run a seeded mix of operations at once against a fresh
    PostgreSQL database, through the services as the dashboard calls them: single and bulk
    shares, revokes, re-shares, shares to a full image and to unknown images, consumers
-   accepting and rejecting, members added and removed outside the dashboard, and shares and
-   revokes whose process is killed with SIGKILL between the attempt and its outcome.
+   accepting and rejecting, members added and removed outside the dashboard, shares and
+   revokes whose process is killed with SIGKILL between the attempt and its outcome, and on
+   an image line per process: publishes to its subscribers, channel moves, and retention
+   revokes (a version deprecated for today, revoked by the expiry job as the system).
 3. The faults are lifted, the late changes land, and the app's own reconciliation runs:
    `manage.py sync_shares --settle-after 0` by two workers at once, until nothing changes.
 4. Three-way comparison. The cloud logs every member change it handled with the caller's
@@ -87,7 +89,12 @@ MIX = {
     "removed outside": 5,
     "killed share": 6,
     "killed revoke": 6,
+    "publish": 4,
+    "channel move": 3,
+    "retention revoke": 3,
 }
+LINE_IMAGES = 60  # per process: the versions it may publish
+LINE_SUBSCRIBERS = 3  # per line, from TENANTS
 
 
 EITHER = "either"  # see Report._truth
@@ -187,7 +194,15 @@ class Campaign:
                                   visibility="shared")["id"]  # fmt: skip
         for tenant in FULL_TENANTS:
             state.add_member(full, tenant)
-        images = {"regular": regular, "full": full}
+        lines = {
+            str(worker): [
+                state.create_image(owner=_setup.ACME, region=REGION, name=f"line-{worker}-{n}",
+                                   visibility="shared")["id"]
+                for n in range(LINE_IMAGES)
+            ]
+            for worker in range(self.args.processes)
+        }  # fmt: skip
+        images = {"regular": regular, "full": full, "lines": lines}
         (self.run_dir / "images.json").write_text(json.dumps(images))
         return images
 
@@ -201,9 +216,20 @@ class Campaign:
         raise SystemExit("The built-in cloud did not start.")
 
     def _team(self, images: dict) -> None:
+        from sharing import services
+        from sharing.models import LineSubscriber
+
         team = _setup.make_team("acme", identity_url=f"http://127.0.0.1:{self.port}/identity")
         for worker in range(self.args.processes):
-            _setup.make_member(team, f"worker{worker}")
+            user = _setup.make_member(team, f"worker{worker}")
+            line = services.line_create(
+                team=team, actor=user, name=f"Line {worker}", slug=f"line-{worker}", region=REGION
+            )
+            first = (worker * LINE_SUBSCRIBERS) % len(TENANTS)
+            subscribers = (TENANTS * 2)[first : first + LINE_SUBSCRIBERS]
+            LineSubscriber.objects.bulk_create(
+                LineSubscriber(line=line, tenant=tenant, added_by=user) for tenant in subscribers
+            )
 
     def _campaign(self, state, images: dict) -> int:
         for route in FAULT_ROUTES:
@@ -303,10 +329,17 @@ class Worker:
                 log.flush()
         return 0
 
-    def operation(self, op: int, kind: str) -> dict:
-        from sharing.models import LedgerEntry
+    def _mine(self):
+        """This process's entries: its user's, and the system's retention revokes of its line."""
+        from django.db.models import Q
 
-        last = LedgerEntry.objects.filter(actor=self.user).order_by("-id").values_list("id")[:1]
+        from sharing.models import Action, LedgerEntry
+
+        system = Q(actor=None, action=Action.EXPIRE, line__slug=f"line-{self.index}")
+        return LedgerEntry.objects.filter(Q(actor=self.user) | system)
+
+    def operation(self, op: int, kind: str) -> dict:
+        last = self._mine().order_by("-id").values_list("id")[:1]
         last_id = last[0][0] if last else 0
         _Tag.value = tag_of(op)
         record = {"op": op, "kind": kind, "worker": self.index}
@@ -315,9 +348,7 @@ class Worker:
         finally:
             _Tag.value = ""
         record["ended"] = datetime.now(UTC).isoformat()
-        record["entries"] = list(
-            LedgerEntry.objects.filter(actor=self.user, id__gt=last_id).values_list("id", flat=True)
-        )
+        record["entries"] = list(self._mine().filter(id__gt=last_id).values_list("id", flat=True))
         return record
 
     def _run(self, kind: str) -> dict:
@@ -361,6 +392,8 @@ class Worker:
                     self.cloud.delete_member(found)
                 self._outside("member_delete", image, tenant, 204 if found else 404)
             return {"image": image, "tenants": [tenant], "result": "removed" if found else "none"}
+        if kind in ("publish", "channel move", "retention revoke"):
+            return self._line_op(kind) or self._share(image, [tenant])
         if kind == "killed share":
             return self._killed(lambda: self._share(image, [tenant]), image, tenant)
         if kind == "killed revoke":
@@ -369,6 +402,73 @@ class Worker:
                 return self._killed(lambda: self._share(image, [tenant]), image, tenant)
             return self._killed(lambda: self._revoke(image, tenant), image, tenant)
         raise ValueError(kind)
+
+    # The image line of this process
+
+    def _line(self):
+        from sharing.models import Line
+
+        return Line.objects.get(team=self.team, slug=f"line-{self.index}")
+
+    def _line_op(self, kind: str) -> dict | None:
+        """A line operation; a publish where there is nothing to move or revoke yet, and None
+        (a plain share instead) once every image of the line's pool is published."""
+        done = {"channel move": self._channel_move, "retention revoke": self._retention}
+        return (done[kind]() if kind in done else None) or self._publish()
+
+    def _publish(self) -> dict | None:
+        from sharing import services
+        from sharing.cloud import CloudError
+
+        line = self._line()
+        published = set(line.versions.values_list("image_id", flat=True))
+        fresh = [i for i in self.images["lines"][str(self.index)] if i not in published]
+        if not fresh:
+            return None
+        tenants = list(line.subscribers.values_list("tenant", flat=True))
+        try:
+            result = services.line_publish(line=line, actor=self.user, image_id=fresh[0])
+        except CloudError as error:
+            return {"image": fresh[0], "tenants": tenants, "result": type(error).__name__}
+        return {"image": fresh[0], "tenants": tenants, "version": result.version.number,
+                "result": [o.outcome for o in result.outcomes]}  # fmt: skip
+
+    def _channel_move(self) -> dict | None:
+        from sharing import services
+
+        versions = list(self._line().versions.exclude(state="retired"))
+        if not versions:
+            return None
+        version = self.rng.choice(versions)
+        services.channel_move(
+            line=self._line(), actor=self.user, name="stable", image_id=version.image_id,
+            note=f"campaign {_Tag.value}",
+        )  # fmt: skip
+        return {"image": version.image_id, "tenants": [], "result": f"stable → v{version.number}"}
+
+    def _retention(self) -> dict | None:
+        """Deprecate the oldest active version for today; the expiry job revokes it."""
+        from django.utils import timezone
+
+        from sharing import services
+        from sharing.models import Share
+
+        line = self._line()
+        active = list(line.versions.filter(state="active").order_by("number"))
+        if len(active) < 2:
+            return None
+        oldest, newest = active[0], active[-1]
+        today = timezone.localdate(timezone=self.team.zone)
+        services.version_deprecate(
+            version=oldest, actor=self.user, replacement_image_id=newest.image_id, revoke_on=today
+        )
+        tenants = list(
+            Share.objects.filter(image_id=oldest.image_id, revoked_at=None)
+            .values_list("tenant", flat=True)
+        )  # fmt: skip
+        revoked, failed = services.lines_expire(team=self.team, today=today, line=line)
+        return {"image": oldest.image_id, "tenants": tenants, "version": oldest.number,
+                "result": f"{revoked} revoked, {failed} failed"}  # fmt: skip
 
     def _outside(self, route: str, image: str, tenant: str, status: int) -> None:
         """Log a change made outside the dashboard, as the cloud logs the ones it handles."""
@@ -385,8 +485,11 @@ class Worker:
     def _revoked(self) -> tuple[str, str] | None:
         from sharing.models import Share
 
+        # The regular images only: a line's versions are shared by the line.
         rows = list(
-            Share.objects.filter(team=self.team, revoked_at__isnull=False)
+            Share.objects.filter(
+                team=self.team, revoked_at__isnull=False, image_id__in=self.images["regular"]
+            )
             .values_list("image_id", "tenant")
             .distinct()
         )
@@ -483,7 +586,10 @@ class Report:
         for path in sorted(campaign.run_dir.glob("ops-*.jsonl")):
             self.ops += [json.loads(line) for line in path.read_text().splitlines()]
         self.entries = {
-            e.pk: e for e in LedgerEntry.objects.filter(action__in=[Action.SHARE, Action.REVOKE])
+            e.pk: e
+            for e in LedgerEntry.objects.filter(
+                action__in=[Action.SHARE, Action.REVOKE, Action.EXPIRE]
+            )
         }
         self.drifts = Counter(
             LedgerEntry.objects.filter(action=Action.DRIFT).values_list("message", flat=True)
@@ -510,8 +616,9 @@ class Report:
             for pk in record["entries"]:
                 entry_op[pk] = record
             calls = self.calls.get(tag_of(record["op"]), [])
-            mine = {(self.entries[pk].action, self.entries[pk].tenant) for pk in record["entries"]
-                    if pk in self.entries}  # fmt: skip
+            # A retention revoke (the expiry job's `expire`) is a revoke like any other.
+            mine = {(_as_revoke(self.entries[pk].action), self.entries[pk].tenant)
+                    for pk in record["entries"] if pk in self.entries}  # fmt: skip
             for call in calls:
                 action = Action.SHARE if call.route == "member_create" else Action.REVOKE
                 if (action, call.member_id) not in mine:
@@ -546,6 +653,7 @@ class Report:
                              f"{entry.settlement or entry.message}")  # fmt: skip
         disagree = self._disagreements()
         duplicates = self._duplicates()
+        wrong += self._line_errors()
         killed = sum(1 for r in self.ops if str(r.get("result")).startswith("killed"))
         member_calls = sum(self.state.calls(route) for route in FAULT_ROUTES)
         kinds = Counter(r["kind"] for r in self.ops)
@@ -563,6 +671,7 @@ class Report:
         if explained:
             reasons = Counter(re.sub(r"#\d+", "#N", row.split("; ", 1)[1]) for row in explained)
             print("  settled unknown: " + "; ".join(f"{n} × {r}" for r, n in reasons.items()))
+        print("  " + self._line_figures())
         if self.drifts:
             print("  drifts: " + "; ".join(f"{n} × {m}" for m, n in sorted(self.drifts.items())))
         print()
@@ -634,7 +743,9 @@ class Report:
         if not entry.settled_at:
             return False
         same = type(entry).objects.filter(
-            image_id=entry.image_id, tenant=entry.tenant, action__in=["share", "revoke"]
+            image_id=entry.image_id,
+            tenant=entry.tenant,
+            action__in=["share", "revoke", "expire"],
         )
         times = same.values_list("created_at", flat=True)
         later_entry = same.filter(created_at__gt=entry.created_at).order_by("created_at").first()
@@ -677,9 +788,50 @@ class Report:
         ]
         return ", ".join(sorted(seen))
 
+    def _line_figures(self) -> str:
+        from sharing.models import Action, LedgerEntry, LineVersion
+
+        counted = Counter(
+            LedgerEntry.objects.filter(line__isnull=False).values_list("action", flat=True)
+        )
+        states = Counter(LineVersion.objects.values_list("state", flat=True))
+        return (
+            f"lines: {counted[Action.PUBLISH]} publishes, {counted[Action.SHARE]} line shares, "
+            f"{counted[Action.CHANNEL_MOVE]} channel moves, {counted[Action.DEPRECATE]} "
+            f"deprecations, {counted[Action.EXPIRE]} retention revokes; versions "
+            + ", ".join(f"{n} {state}" for state, n in sorted(states.items()))
+        )
+
+    def _line_errors(self) -> list[str]:
+        """The lines' own truth: versions numbered 1..n once each, one per publish entry;
+        `stable` where its last move put it; no retired version still with our records."""
+        from sharing.models import Action, LedgerEntry, Line, Share
+
+        rows = []
+        for line in Line.objects.all():
+            numbers = sorted(line.versions.values_list("number", flat=True))
+            publishes = LedgerEntry.objects.filter(line=line, action=Action.PUBLISH).count()
+            if numbers != list(range(1, len(numbers) + 1)) or publishes != len(numbers):
+                rows.append(f"{line.slug}: versions {numbers}, {publishes} publish entries")
+            moves = LedgerEntry.objects.filter(
+                line=line, action=Action.CHANNEL_MOVE, note__startswith="stable"
+            )
+            last = moves.order_by("-id").first()
+            stable = line.channels.filter(name="stable").first()
+            if last and (not stable or stable.version.number != last.line_version):
+                rows.append(f"{line.slug}: stable at {stable and stable.version.number}, last "
+                            f"move to {last.line_version}")  # fmt: skip
+            for version in line.versions.filter(state="retired"):
+                kept = Share.objects.filter(image_id=version.image_id, revoked_at=None)
+                if kept.exists():
+                    rows.append(f"{line.slug} v{version.number} retired, still shared with "
+                                f"{list(kept.values_list('tenant', flat=True))}")  # fmt: skip
+        return rows
+
     def _disagreements(self) -> list[str]:
         rows = []
-        for image in [*self.images["regular"], self.images["full"]]:
+        line_images = [i for pool in self.images["lines"].values() for i in pool]
+        for image in [*self.images["regular"], self.images["full"], *line_images]:
             cloud = {m.member_id: m.status for m in self.state.members(image)}
             ours = {s.tenant: s.status for s in self.shares.filter(image_id=image)}
             for tenant in sorted(cloud.keys() | ours.keys()):
@@ -697,6 +849,10 @@ class Report:
         )
         return [f"{tag} {image[:8]} {member}: {n} creates"
                 for (tag, image, member), n in created.items() if n > 1]  # fmt: skip
+
+
+def _as_revoke(action: str) -> str:
+    return "revoke" if action == "expire" else action
 
 
 def _answered(entry) -> datetime:

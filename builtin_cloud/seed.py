@@ -24,6 +24,9 @@ _ACME_SHARED = (
     "<script>alert(1)</script>",  # must be shown escaped
     "本番ウェブサーバー",  # "production web server": non-ASCII names
 )
+# The image line "Acme web base": monthly builds that carry the property a pipeline sets.
+WEB_BASE_LINE = "web-base"
+WEB_BASE_VERSIONS = ("Acme web base 2026.10", "Acme web base 2026.11", "Acme web base 2026.12")
 # Shares made before the dashboard (so they show as "outside the dashboard"); the first images
 # of the list stay unshared, for a first share in the demo.
 _ACME_SHARES = {
@@ -51,6 +54,8 @@ def seed_demo_cloud(state: CloudState) -> None:
         "Partner golden image (member limit reached)",
         members={str(2000000 + i): ("accepted", "pending")[i % 2] for i in range(limit)},
     )
+    for name in WEB_BASE_VERSIONS:
+        seeder.image(ACME, name, image_line=WEB_BASE_LINE)
     seeder.image(GLOBEX, "Globex analytics appliance", members={ACME: "pending"})
     seeder.image(INITECH, "Initech TPS report server", members={ACME: "accepted"})
     seeder.image(PROVIDER, "Ubuntu 24.04 LTS (PVHVM)", visibility="public", image_type="base")

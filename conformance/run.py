@@ -177,6 +177,11 @@ def facets_of(step: Step, body: Any) -> dict[str, Any]:
             },
             "fields": sorted(body),
         },
+        "line_properties": lambda: {
+            key: body.get(key)
+            for key in sorted(body)
+            if key.startswith("image_line") or key == "provided_until"
+        },
         "current": lambda: [
             v.get("id") for v in body.get("versions") or [] if v.get("status") == "CURRENT"
         ],

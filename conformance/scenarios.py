@@ -161,6 +161,25 @@ def patch(title: str, who: str, img: str, ops: list, expect=None, media_type=JSO
     )
 
 
+def op(name: str, key: str, value: Any = NO_BODY) -> dict:
+    """One JSON-patch operation on a custom property."""
+    operation = {"op": name, "path": f"/{key}"}
+    return operation if value is NO_BODY else {**operation, "value": value}
+
+
+def add(key: str, value: Any) -> dict:
+    return op("add", key, value)
+
+
+def line_patch(title: str, img: str, ops: list, expect: int | None = None) -> Step:
+    """A property patch by the owner, comparing the status, the error text and the properties."""
+    step = patch(title, "a", img, ops, expect=expect)
+    return Step(
+        step.title, step.who, step.method, step.path, raw=step.raw, headers=step.headers,
+        facets=("image", "line_properties", "text"), expect=expect,
+    )  # fmt: skip
+
+
 def raw_post(
     title: str, who: str, path: str, raw: bytes, content_type="application/json", expect=None
 ):
@@ -739,6 +758,41 @@ STEPS: list[Step] = [
     Step("raw image with qcow2 bytes", "a", "GET", "/v2/images/{rawimg}", facets=("hashes",)),
     delete_image("admin deletes A's image", "admin", "simg"),
     members("members of the image the admin deleted", "a", "simg"),
+    # --- Custom properties by JSON-patch: what image lines write on each version
+    create("create image for line properties", "limg", image("probe-line")),
+    line_patch(
+        "add line properties",
+        "limg",
+        [add("image_line", "web"), add("provided_until", "2027-01-01")],
+        200,
+    ),
+    line_patch(
+        "add over an existing property replaces it", "limg", [add("image_line", "web2")], 200
+    ),
+    line_patch("replace an existing property", "limg", [op("replace", "image_line", "web3")], 200),
+    line_patch("remove a property", "limg", [op("remove", "provided_until")], 200),
+    line_patch(
+        "remove a property the image does not have", "limg", [op("remove", "provided_until")]
+    ),
+    line_patch("replace a property the image does not have", "limg", [op("replace", "nope", "x")]),
+    line_patch("a property value that is not a string", "limg", [add("image_line_version", 3)]),
+    Step(
+        "B cannot patch A's properties",
+        "b",
+        "PATCH",
+        "/v2/images/{limg}",
+        raw=_json([add("image_line", "x")]),
+        headers=(("Content-Type", JSON_PATCH),),
+    ),
+    Step(
+        "the image after its property patches",
+        "a",
+        "GET",
+        "/v2/images/{limg}",
+        facets=("image", "line_properties"),
+    ),
+    lst("list by a custom property", "a", "image_line=web3"),
+    delete_image("delete the line properties image", "a", "limg", expect=204),
     # --- Error bodies: WebOb renders them by the Accept header
     *[
         error_body(accept)

@@ -244,6 +244,25 @@ def test_a_private_image_refuses_members_until_the_client_makes_it_shared(front,
         assert images.create_member(image_id, consumer).created
 
 
+def test_line_properties_are_set_replaced_removed_and_filtered_by_real_glance(
+    front, glance, project
+):
+    owner = project("owner")
+    image_id = glance.image(owner, "web-base", provided_until="2027-01-01")
+    with client(front, owner) as images:
+        first = images.update_image_properties(
+            image_id, {"image_line": "web", "image_line_version": "1", "provided_until": None}
+        )
+        assert first.http_status == 200
+        assert first.image.properties == {"image_line": "web", "image_line_version": "1"}
+        again = images.update_image_properties(image_id, {"image_line": "web"})
+        assert again.http_status is None  # nothing to change: nothing sent
+        images.update_image_properties(image_id, {"image_line_state": "deprecated"})
+        [found] = images.iter_images(owner=owner, properties={"image_line": "web"})
+        assert found.properties["image_line_state"] == "deprecated"
+        assert list(images.iter_images(owner=owner, properties={"image_line": "other"})) == []
+
+
 def test_the_member_quota_is_not_a_rate_limit_and_is_not_retried(front, glance, project):
     owner = project("owner")
     image_id = glance.image(owner, "popular")

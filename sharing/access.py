@@ -20,7 +20,7 @@ def login_username(request: HttpRequest, credentials: dict | None) -> str:
     The log-in form does not bound what is typed, and axes stores it in a 255-character column:
     cut to a user name's length (150) and without NUL, so any input is recorded, not a 500.
     """
-    raw = (credentials or {}).get("username") or request.POST.get("username", "")
+    raw = (credentials or {}).get("username") or request.POST.get("login", "")
     return str(raw).replace("\x00", "")[:150]
 
 

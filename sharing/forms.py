@@ -324,8 +324,9 @@ class RejectForm(forms.Form):
 class PartnerForm(forms.ModelForm):
     class Meta:
         model = Partner
-        fields = ["name", "tenant", "notes"]
-        labels = {"tenant": "Tenant ID"}
+        fields = ["name", "tenant", "notes", "contact_email"]
+        labels = {"tenant": "Tenant ID", "contact_email": "Contact e-mail"}
+        help_texts = {"contact_email": "Told of new and deprecated versions of lines."}
         widgets = {"notes": forms.Textarea(attrs={"rows": 2})}
 
     def __init__(self, *args, team: Team, **kwargs):
@@ -348,7 +349,7 @@ class TeamSettingsForm(forms.ModelForm):
         model = Team
         fields = [
             "approval_policy", "max_share_days", "request_expiry_days", "reminder_days",
-            "time_zone",
+            "time_zone", "second_factor_required",
         ]  # fmt: skip
         widgets = {
             "approval_policy": forms.RadioSelect,
@@ -414,3 +415,96 @@ class ApiTokenForm(forms.Form):
         if day is not None and day <= self.team.today():
             raise forms.ValidationError("Pick a day after today.")
         return self.team.day_range(day)[1] if day else None
+
+
+# Image lines
+
+
+class LineForm(forms.Form):
+    name = forms.CharField(label="Name", max_length=100)
+    slug = forms.SlugField(
+        label="Slug",
+        max_length=50,
+        help_text="Short name in URLs and in the image property image_line (e.g. web-base).",
+    )
+    region = forms.ChoiceField(label="Region")
+    description = forms.CharField(
+        label="Description", required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    keep = forms.IntegerField(
+        label="Keep",
+        required=False,
+        min_value=1,
+        max_value=1000,
+        help_text="The newest N versions stay active; older ones are deprecated. Empty: all.",
+    )
+    grace_days = forms.IntegerField(
+        label="Grace days",
+        required=False,
+        min_value=0,
+        max_value=3650,
+        initial=0,
+        help_text="Days a version that falls out of Keep stays shared before it is revoked.",
+    )
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, **kwargs)
+        regions = [(r, r) for r in team.regions] or [(team.default_region, team.default_region)]
+        cast(forms.ChoiceField, self.fields["region"]).choices = regions
+        self.fields["region"].initial = team.default_region
+
+    def clean_grace_days(self) -> int:
+        return self.cleaned_data.get("grace_days") or 0
+
+
+class PublishForm(forms.Form):
+    image_id = forms.CharField(
+        label="Image ID", max_length=64, help_text="An image of the team in the line's region."
+    )
+
+
+class SubscriberForm(ShareForm):
+    """Subscribing tenants to a line: the share form's fields, its checks and partners."""
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, team=team, **kwargs)
+        self.fields["expires_at"].label = "Subscribed until"
+        self.fields[
+            "expires_at"
+        ].help_text = (
+            f"The subscription and its shares end at the end of this day ({team.time_zone})."
+        )
+
+
+class ChannelForm(forms.Form):
+    image_id = forms.CharField(label="Version (image ID)", max_length=64)
+    note = forms.CharField(label="Note", required=False, max_length=1000)
+
+
+class DeprecateForm(forms.Form):
+    replacement = forms.CharField(
+        label="Replacement (image ID)",
+        max_length=64,
+        help_text="An active version of the same line.",
+    )
+    revoke_on = forms.DateField(
+        label="Revoke on",
+        widget=DateInput,
+        help_text="The expiry job revokes it from every subscriber on this day.",
+    )
+    note = forms.CharField(label="Note", required=False, max_length=1000)
+
+
+class SubscriberRemoveForm(NoteForm):
+    revoke = forms.BooleanField(
+        label="Also revoke the versions it has", required=False, initial=False
+    )
+
+
+class OutsideLineRequestForm(OutsideRequestForm):
+    """The public request link for one image line: who asks, for which account, and why."""
+
+    def __init__(self, *args, team: Team, **kwargs):
+        super().__init__(*args, team=team, images=[], **kwargs)
+        del self.fields["image_id"]
+        self.fields["expires_at"].label = "Subscribed until"

@@ -101,6 +101,11 @@ class Team(models.Model):
         default=default_time_zone,
         help_text="A share until a day ends at midnight of that day here (e.g. Europe/Berlin).",
     )
+    second_factor_required = models.BooleanField(
+        default=False,
+        help_text="People who sign in with a password need a second factor (an authenticator "
+        "app or a passkey) to open this team's pages. Single sign-on leaves it to the provider.",
+    )
     # When the sync last compared our share records with the cloud's members.
     last_synced_at = models.DateTimeField(null=True, blank=True, editable=False)
     # The public request link (/r/<token>/): off while empty; rotating makes a new token.
@@ -260,6 +265,16 @@ class Action(models.TextChoices):
     EXPIRE = "expire", "Expire"
     DRIFT = "drift", "Drift found by sync"
     EXPORT = "export", "Export history"
+    ROLE_CHANGE = "role_change", "Role changed by single sign-on"
+    # Image lines (docs/design.md, "Image lines")
+    LINE_CREATE = "line_create", "Create line"
+    PUBLISH = "publish", "Publish version"
+    LABEL = "label", "Write line properties"
+    CHANNEL_MOVE = "channel_move", "Move channel"
+    DEPRECATE = "deprecate", "Deprecate version"
+    RESTORE = "restore", "Restore version"
+    SUBSCRIBE = "subscribe", "Subscribe to line"
+    UNSUBSCRIBE = "unsubscribe", "Remove subscriber"
 
 
 class Outcome(models.TextChoices):
@@ -354,6 +369,11 @@ class LedgerEntry(models.Model):
     # default, like `drift`, a `drift` entry's kind (`message` says it for people).
     basis = models.CharField(max_length=10, choices=Basis.choices, blank=True)
     drift = models.CharField(max_length=10, choices=Drift.choices, blank=True)
+    # The image line (and its version number) an entry acts for, if any.
+    line = models.ForeignKey(
+        "Line", null=True, blank=True, on_delete=models.PROTECT, related_name="entries"
+    )
+    line_version = models.PositiveIntegerField(null=True, blank=True)
 
     objects = LedgerQuerySet.as_manager()
 
@@ -522,6 +542,8 @@ class Partner(models.Model):
     name = models.CharField(max_length=100)
     tenant = models.CharField(max_length=255)
     notes = models.TextField(blank=True)
+    # Told when a line it subscribes to publishes or deprecates a version.
+    contact_email = models.EmailField(blank=True)
     added_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -577,15 +599,24 @@ class AccessRequest(models.Model):
     # outcome: a request still carrying it long after is settled by the upkeep.
     sharing_since = models.DateTimeField(null=True, blank=True, editable=False)
     created_at = models.DateTimeField(default=timezone.now)
+    # A request to subscribe to an image line instead of a share of one image (image_id "").
+    line = models.ForeignKey(
+        "Line", null=True, blank=True, on_delete=models.PROTECT, related_name="requests"
+    )
 
     class Meta:
         ordering = ["-id"]
         constraints = [
             models.UniqueConstraint(
                 fields=["team", "region", "image_id", "tenant"],
-                condition=models.Q(status="pending"),
+                condition=models.Q(status="pending", line__isnull=True),
                 name="one_open_request_per_image_and_tenant",
-            )
+            ),
+            models.UniqueConstraint(
+                fields=["line", "tenant"],
+                condition=models.Q(status="pending", line__isnull=False),
+                name="one_open_request_per_line_and_tenant",
+            ),
         ]
         indexes = [
             models.Index(fields=["team", "status", "-id"], name="request_team_status"),
@@ -660,3 +691,127 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code or 'in progress'})"
+
+
+# Image lines (docs/design.md, "Image lines")
+
+
+class Line(models.Model):
+    """A named series of one team's images in one region: each image of it is a version."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="lines")
+    region = models.CharField(max_length=32)
+    slug = models.SlugField(max_length=50)
+    name = models.CharField(max_length=100)
+    description = models.TextField(blank=True)
+    # The newest `keep` versions stay active; older ones are deprecated. None: all stay.
+    keep = models.PositiveIntegerField(
+        null=True, blank=True, validators=[MinValueValidator(1), MaxValueValidator(1000)]
+    )
+    # Days a version deprecated by `keep` stays shared before the expiry job revokes it.
+    grace_days = models.PositiveIntegerField(default=0, validators=[MaxValueValidator(MAX_DAYS)])
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["team", "slug"], name="one_line_per_team_and_slug")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.slug})"
+
+
+class VersionState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    DEPRECATED = "deprecated", "Deprecated"
+    # Revoked from the subscribers at its date; no longer restorable.
+    RETIRED = "retired", "Retired"
+
+
+class LineVersion(models.Model):
+    """One image of a line, numbered 1, 2, 3… in publish order."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField()
+    image_id = models.CharField(max_length=64)
+    image_name = models.CharField(max_length=255, blank=True)
+    state = models.CharField(
+        max_length=10, choices=VersionState.choices, default=VersionState.ACTIVE
+    )
+    replacement = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Deprecated: the day the expiry job revokes it (the end of that day, in the team's zone).
+    revoke_on = models.DateField(null=True, blank=True)
+    published_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    published_at = models.DateTimeField(default=timezone.now)
+    deprecated_at = models.DateTimeField(null=True, blank=True)
+    retired_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "number"], name="one_version_per_number"),
+            models.UniqueConstraint(fields=["line", "image_id"], name="one_version_per_image"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line.slug} v{self.number} ({self.image_id})"
+
+
+class LineSubscriber(models.Model):
+    """A tenant that gets every version published while it is subscribed."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="subscribers")
+    tenant = models.CharField(max_length=255)
+    until = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    added_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    added_at = models.DateTimeField(default=timezone.now)
+    removed_at = models.DateTimeField(null=True, blank=True)
+    access_request = models.ForeignKey(
+        AccessRequest, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["added_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["line", "tenant"],
+                condition=models.Q(removed_at__isnull=True),
+                name="one_active_subscription_per_tenant",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.tenant} → {self.line.slug}"
+
+
+class LineChannel(models.Model):
+    """A named pointer to one version of a line: `latest` moves on publish, others by hand."""
+
+    line = models.ForeignKey(Line, on_delete=models.CASCADE, related_name="channels")
+    name = models.SlugField(max_length=40)
+    version = models.ForeignKey(LineVersion, on_delete=models.PROTECT, related_name="+")
+    note = models.TextField(blank=True)
+    moved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    moved_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["line", "name"], name="one_channel_per_name")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.line.slug}:{self.name} → v{self.version.number}"

@@ -14,7 +14,7 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from sharing.models import AccessRequest, Role, Share, Team
+from sharing.models import AccessRequest, Line, LineVersion, Partner, Role, Share, Team
 
 log = logging.getLogger(__name__)
 
@@ -106,3 +106,26 @@ def outside_confirmation(access_request: AccessRequest) -> None:
     _send(
         "outside_confirmation", [access_request.requester_email], _request_context(access_request)
     )
+
+
+def _partner_contacts(team: Team, tenants: Iterable[str]) -> list[str]:
+    found = Partner.objects.filter(team=team, tenant__in=list(tenants)).exclude(contact_email="")
+    return sorted(set(found.values_list("contact_email", flat=True)))
+
+
+def line_published(line: Line, version: LineVersion, tenants: list[str]) -> None:
+    """To the contacts of the partners that got the new version."""
+    context = {"team": line.team, "line": line, "version": version}
+    _send("line_published", _partner_contacts(line.team, tenants), context)
+
+
+def line_deprecated(line: Line, version: LineVersion, tenants: list[str]) -> None:
+    """To the contacts of the subscribed partners: what replaces it, and until when."""
+    context = {"team": line.team, "line": line, "version": version}
+    _send("line_deprecated", _partner_contacts(line.team, tenants), context)
+
+
+def webhook_disabled(team: Team, context: dict) -> None:
+    """A webhook endpoint was disabled after failing for days: the team's admins are told."""
+    link = absolute(reverse("webhooks", args=[team.slug]))
+    _send("webhook_disabled", admin_emails(team), {"team": team, "link": link, **context})

@@ -15,6 +15,8 @@ from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
+from sharing.signin import rolemap
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
@@ -137,6 +139,13 @@ INSTALLED_APPS = [
     "ninja",  # the automation API: its docs page and static files
     "axes",
     "sharing",
+    # Sign-in (docs/design.md, "Sign-in"): passwords with a second factor, and single sign-on.
+    "allauth",
+    "allauth.account",
+    "allauth.socialaccount",
+    "allauth.mfa",
+    "sharing.signin",
+    "sharing.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -149,6 +158,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "sharing.signin.middleware.SecondFactorMiddleware",
     # Last, as django-axes asks: it turns a locked-out login into the lockout page.
     "axes.middleware.AxesMiddleware",
 ]
@@ -168,6 +179,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.csp",
                 "sharing.context_processors.navigation",
+                "sharing.signin.context.signin",
             ],
         },
     },
@@ -247,7 +259,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # in Django admin, "Access attempts", or with `manage.py axes_reset_username`).
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "sharing.signin.backends.PasswordBackend",
 ]
 AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
 _cooloff_minutes = env_int("AXES_COOLOFF_MINUTES", 30)
@@ -265,6 +277,59 @@ AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+
+# Sign-in through django-allauth (docs/design.md, "Sign-in"). Nobody signs themselves up: local
+# users are made by a superuser, single sign-on users at their first sign-in.
+ACCOUNT_ADAPTER = "sharing.signin.adapters.AccountAdapter"
+SOCIALACCOUNT_ADAPTER = "sharing.signin.adapters.SocialAccountAdapter"
+ACCOUNT_LOGIN_METHODS = {"username"}
+ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*", "password2*"]
+ACCOUNT_EMAIL_VERIFICATION = "none"
+ACCOUNT_LOGOUT_ON_GET = False
+ACCOUNT_SESSION_REMEMBER = True  # sessions last SESSION_COOKIE_AGE, as before; no "remember me"
+# django-axes counts wrong passwords; allauth's own counter would double it.
+ACCOUNT_RATE_LIMITS = {"login_failed": None}
+SOCIALACCOUNT_AUTO_SIGNUP = True
+SOCIALACCOUNT_LOGIN_ON_GET = False
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never join an SSO identity to a user by e-mail
+SOCIALACCOUNT_STORE_TOKENS = False
+MFA_SUPPORTED_TYPES = ["totp", "webauthn", "recovery_codes"]
+MFA_PASSKEY_LOGIN_ENABLED = False
+MFA_TOTP_ISSUER = env.str("MFA_TOTP_ISSUER", default="Image sharing")
+# Passkeys need a secure context: HTTPS, or http://localhost in development and tests.
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG or DEMO
+
+PASSWORD_LOGIN = env_bool("PASSWORD_LOGIN", True)
+OIDC_ISSUER = env.str("OIDC_ISSUER", default="").strip()
+OIDC_CLIENT_ID = env.str("OIDC_CLIENT_ID", default="").strip()
+OIDC_CLIENT_SECRET = env.str("OIDC_CLIENT_SECRET", default="")
+OIDC_NAME = env.str("OIDC_NAME", default="single sign-on").strip()
+OIDC_ROLES_CLAIM = env.str("OIDC_ROLES_CLAIM", default="groups").strip()
+OIDC_HELP_CONTACT = env.str("OIDC_HELP_CONTACT", default="").strip()
+OIDC_CHECK_AT_START = env_bool("OIDC_CHECK_AT_START", True)
+try:
+    OIDC_TEAM_ROLE_MAP = rolemap.parse(env.str("OIDC_TEAM_ROLE_MAP", default="img-{team}-{role}"))
+except rolemap.RoleMapError as error:
+    raise ImproperlyConfigured(f"OIDC_TEAM_ROLE_MAP: {error}") from None
+if OIDC_ISSUER and not re.match(r"https?://[^/]", OIDC_ISSUER):
+    raise ImproperlyConfigured(f"OIDC_ISSUER must be an http(s) URL; got {OIDC_ISSUER!r}.")
+if OIDC_ISSUER and not OIDC_CLIENT_ID:
+    raise ImproperlyConfigured("OIDC_CLIENT_ID is required when OIDC_ISSUER is set.")
+if not (PASSWORD_LOGIN or OIDC_ISSUER):
+    raise ImproperlyConfigured(
+        "PASSWORD_LOGIN=0 needs OIDC_ISSUER: without single sign-on only superusers could sign in."
+    )
+
+
+def sso_providers(issuer: str, client_id: str, secret: str, name: str) -> dict:
+    """django-allauth's provider settings for the single sign-on app (none without issuer)."""
+    scopes = ["openid", "profile", "email", *env.list("OIDC_EXTRA_SCOPES", default=["groups"])]
+    app: dict[str, object] = {"client_id": client_id, "secret": secret, "name": name}
+    app["settings"] = {"server_url": issuer}
+    return {"sso": {"OAUTH_PKCE_ENABLED": True, "SCOPE": scopes, "APPS": [app] if issuer else []}}
+
+
+SOCIALACCOUNT_PROVIDERS = sso_providers(OIDC_ISSUER, OIDC_CLIENT_ID, OIDC_CLIENT_SECRET, OIDC_NAME)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
@@ -326,6 +391,10 @@ CLOUD_RETRY_TOTAL_SECONDS = env_float("CLOUD_RETRY_TOTAL_SECONDS", 15.0)
 CLOUD_SHARE_CONCURRENCY = env_int("CLOUD_SHARE_CONCURRENCY", 8, minimum=1)
 # Glance's image_member_quota (128 by default); the API does not tell, so it is configured.
 CLOUD_MEMBER_LIMIT = env_int("CLOUD_MEMBER_LIMIT", 128, minimum=1)
+# Webhooks: seconds a delivery may take, and whether destinations on loopback, private or
+# link-local addresses are called (the demo's receiver and the tests; never in production).
+WEBHOOKS_TIMEOUT = env_float("WEBHOOKS_TIMEOUT", 10.0)
+WEBHOOKS_ALLOW_PRIVATE = env_bool("WEBHOOKS_ALLOW_PRIVATE", DEMO)
 # The built-in cloud (DEMO): teams whose identity URL starts with this are served in-process
 # from the SQLite file below, so every process of the dashboard sees the same cloud.
 FAKE_CLOUD_URL = "http://cloud.demo.invalid"

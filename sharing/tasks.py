@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from sharing import services
 from sharing.models import Team
+from sharing.webhooks import outbox
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +29,7 @@ def enforce_time_limits() -> dict[str, str]:
             report[team.slug] = for_each_team(team, _reconcile_and_limit).line
     finally:
         schedule_next(already_running=True)  # the chain goes on, whatever happened above
+        outbox.wake_worker()  # webhook events whose wake-up was lost (a process killed) go now
     return report
 
 

@@ -473,7 +473,12 @@ def request_approve(request: AuthedRequest, team_slug: str, pk: int) -> HttpResp
         else:
             partner = team.partners.filter(tenant=decided.tenant).first()
             tenant = f"{partner.name} {decided.tenant}" if partner else decided.tenant
-            messages.success(request, f"Approved: the image is shared with {tenant}.")
+            if decided.line is not None:
+                messages.success(
+                    request, f"Approved: {tenant} subscribes to line {decided.line.slug}."
+                )
+            else:
+                messages.success(request, f"Approved: the image is shared with {tenant}.")
     return _after_decision(request, team, pk)
 
 
@@ -562,6 +567,7 @@ def team_settings(request: AuthedRequest, team_slug: str) -> HttpResponse:
                 max_share_days=data["max_share_days"],
                 request_expiry_days=data["request_expiry_days"],
                 reminder_days=data["reminder_days"], time_zone=data["time_zone"],
+                second_factor_required=data["second_factor_required"],
             )  # fmt: skip
         except ApplicationError as exc:
             form.add_error(None, exc.message)

@@ -219,3 +219,7 @@ def log_in(page, base_url: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"{base_url}/t/**")
+
+
+# Webhooks: a verifying receiver, an endpoint pointing at it, and committed() (tests/webhooks.py).
+from .webhooks import committed, endpoint, receiver  # noqa: E402, F401

@@ -16,6 +16,8 @@ os.environ.setdefault("CACHE_URL", "locmemcache://")
 os.environ.setdefault("EMAIL_URL", "memorymail://")
 os.environ.setdefault("TASKS_IMMEDIATE", "1")
 os.environ.setdefault("CLOUD_RETRY_TOTAL_SECONDS", "1")
+# Webhook tests deliver to a receiver on 127.0.0.1.
+os.environ.setdefault("WEBHOOKS_ALLOW_PRIVATE", "1")
 # Browser tests need plain static storage (no manifest, no collectstatic).
 os.environ.setdefault(
     "STATICFILES_STORAGE", "django.contrib.staticfiles.storage.StaticFilesStorage"

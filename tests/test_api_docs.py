@@ -23,6 +23,22 @@ OPERATIONS = {
     ("get", "/api/v1/teams/{team}/history/verify"),
     ("post", "/api/v1/teams/{team}/history/checkpoint"),
     ("get", "/api/v1/ledger-key"),
+    ("get", "/api/v1/teams/{team}/lines/"),
+    ("post", "/api/v1/teams/{team}/lines/"),
+    ("get", "/api/v1/teams/{team}/lines/{line}/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/{image_id}/deprecate/"),
+    ("post", "/api/v1/teams/{team}/lines/{line}/versions/{image_id}/restore/"),
+    ("put", "/api/v1/teams/{team}/lines/{line}/subscribers/{tenant}/"),
+    ("delete", "/api/v1/teams/{team}/lines/{line}/subscribers/{tenant}/"),
+    ("get", "/api/v1/teams/{team}/lines/{line}/channels/{channel}/"),
+    ("put", "/api/v1/teams/{team}/lines/{line}/channels/{channel}/"),
+    ("get", "/api/v1/teams/{team}/webhooks/"),
+    ("post", "/api/v1/teams/{team}/webhooks/"),
+    ("delete", "/api/v1/teams/{team}/webhooks/{webhook_id}/"),
+    ("post", "/api/v1/teams/{team}/webhooks/{webhook_id}/ping/"),
+    ("get", "/api/v1/teams/{team}/webhooks/{webhook_id}/deliveries/"),
+    ("post", "/api/v1/teams/{team}/webhooks/{webhook_id}/rotate/"),
 }
 
 

@@ -11,6 +11,7 @@ a page cursor. For valid requests those are drawn from the seed instead (the tea
 image, tenants of other accounts, a day within the team's limit); the rest is generated.
 """
 
+import itertools
 import json
 from datetime import date, timedelta
 from urllib.parse import urlencode
@@ -137,6 +138,9 @@ def fixed_path(seeded: dict) -> dict:
     }
 
 
+SLUGS = itertools.count()
+
+
 def with_team_values(case: Case, seeded: dict) -> None:
     """The values of a valid request that only the team's state and today decide."""
     team = seeded["team"]
@@ -148,6 +152,11 @@ def with_team_values(case: Case, seeded: dict) -> None:
         body["member"] = GLOBEX
     if "image_id" in body:
         body["image_id"] = seeded["image_id"]
+    if case.path.endswith("/lines/") and "slug" in body:
+        body["region"] = "IAD"  # one of the team's regions
+        body["slug"] = f"{body['slug'][:40]}-{next(SLUGS)}"  # another line's slug is a clash
+    if case.path.endswith("/webhooks/") and "url" in body:
+        body["url"] = "https://hooks.example.com/images"  # Django's URL rules, a real host
     if body.get("until") is not None:
         drawn = date.fromisoformat(body["until"])
         body["until"] = (today + timedelta(days=drawn.day % 30)).isoformat()

@@ -12,11 +12,12 @@ A URL added to `sharing.urls.team_patterns` without a row in RULES fails
 
 import pytest
 from django.apps import apps
-from django.urls import URLPattern, reverse
+from django.urls import URLPattern, URLResolver, reverse
 
 from sharing import services
 from sharing.models import AccessRequest, Partner, Role
 from sharing.urls import team_patterns
+from sharing.webhooks import services as webhooks
 
 from .conftest import ACME, GLOBEX, INITECH, acme_image, make_user
 
@@ -47,6 +48,24 @@ RULES = {
     # Everyone manages their own API tokens; a token never acts beyond its user's role.
     "api_tokens": {"GET": AUDITOR, "POST": AUDITOR},
     "api_token_revoke": {"GET": None, "POST": AUDITOR},
+    # Image lines: everyone sees them and may ask for a subscription; admins do the rest.
+    "lines": {"GET": VIEWER, "POST": ADMIN},
+    "line": {"GET": VIEWER, "POST": None},
+    "line_publish": {"GET": None, "POST": ADMIN},
+    "line_subscribers": {"GET": None, "POST": VIEWER},
+    "line_subscriber_remove": {"GET": None, "POST": ADMIN},
+    "line_channel": {"GET": None, "POST": ADMIN},
+    "line_version_deprecate": {"GET": None, "POST": ADMIN},
+    "line_version_restore": {"GET": None, "POST": ADMIN},
+    # Webhooks: admins only.
+    "webhooks": {"GET": ADMIN, "POST": ADMIN},
+    "webhook": {"GET": ADMIN, "POST": None},
+    "webhook_ping": {"GET": None, "POST": ADMIN},
+    "webhook_rotate": {"GET": None, "POST": ADMIN},
+    "webhook_disable": {"GET": None, "POST": ADMIN},
+    "webhook_enable": {"GET": None, "POST": ADMIN},
+    "webhook_delete": {"GET": None, "POST": ADMIN},
+    "webhook_redeliver": {"GET": None, "POST": ADMIN},
 }
 
 # What a POST carries: data that succeeds where the role is allowed, so a refusal is a refusal.
@@ -64,6 +83,12 @@ POSTS = {
     },
     "link_images": {"images": "{image}"},
     "api_tokens": {"name": "matrix"},
+    "lines": {"name": "Matrix", "slug": "matrix", "region": "IAD"},
+    "line_publish": {"image_id": "{image}"},
+    "line_subscribers": {"members": INITECH, "note": "matrix"},
+    "line_channel": {"image_id": "{image}", "note": "matrix"},
+    "line_version_deprecate": {"replacement": "{image}", "revoke_on": "2999-01-01"},
+    "webhooks": {"url": "http://127.0.0.1:9/hook", "events": "share.succeeded"},
 }
 
 RANKS = {AUDITOR: 0, VIEWER: 1, MEMBER: 2, ADMIN: 3}
@@ -74,8 +99,19 @@ MUTATING_ROUTES = [
 ]  # fmt: skip
 
 
+def _patterns() -> list[URLPattern]:
+    """The team URLs, those of included URLconfs (webhooks) too."""
+    found: list[URLPattern] = []
+    for pattern in team_patterns:
+        if isinstance(pattern, URLResolver):
+            found += [p for p in pattern.url_patterns if isinstance(p, URLPattern)]
+        elif isinstance(pattern, URLPattern):
+            found.append(pattern)
+    return found
+
+
 def _names() -> list[str]:
-    return [p.name for p in team_patterns if isinstance(p, URLPattern)]
+    return [p.name for p in _patterns()]
 
 
 def test_every_team_url_has_a_rule():
@@ -103,11 +139,20 @@ def world(cloud, team, other_team, alice, bob, carol, dave):
         requested_by=erin,
     )
     partner = Partner.objects.create(team=team, name="Globex", tenant=GLOBEX, added_by=erin)
+    line = services.line_create(team=team, actor=erin, name="Web", slug="web", region="IAD")
+    services.line_publish(line=line, actor=erin, image_id=image)
+    services.subscriber_add(line=line, actor=erin, tenant=GLOBEX)
+    endpoint, _ = webhooks.endpoint_create(
+        team=team, actor=erin, url="http://127.0.0.1:9/hook", event_types=["share.succeeded"]
+    )
+    delivery = webhooks.endpoint_ping(endpoint=endpoint)  # nothing listens: a failed delivery
     kwargs = {
         "image_id": image,
         "tenant": GLOBEX,
         "decision": "accept",
         "pk": open_request.pk,
+        "slug": "web",
+        "name": "stable",
     }
     audrey = make_user("audrey")
     team.memberships.create(user=audrey, role=AUDITOR)
@@ -126,18 +171,24 @@ def world(cloud, team, other_team, alice, bob, carol, dave):
         "kwargs": kwargs,
         "users": users,
         "partner": partner.pk,
+        "endpoint": endpoint.pk,
+        "delivery": delivery.pk,
         "cloud": cloud,
     }
 
 
 def _url(name: str, world: dict, who: str = "admin") -> str:
-    pattern = next(p for p in team_patterns if p.name == name)
+    pattern = next(p for p in _patterns() if p.name == name)
     wanted = set(pattern.pattern.regex.groupindex)
     kwargs = {key: value for key, value in world["kwargs"].items() if key in wanted}
     if name == "incoming_set":
         kwargs["image_id"] = world["incoming"]
     if name == "partner_delete":
         kwargs["pk"] = world["partner"]
+    if name.startswith("webhook_") or name == "webhook":
+        kwargs["pk"] = world["endpoint"]
+    if name == "webhook_redeliver":
+        kwargs["delivery_pk"] = world["delivery"]
     if name == "api_token_revoke":
         kwargs["pk"] = world["tokens"].get(who, world["tokens"]["admin"])
     return reverse(name, kwargs={"team_slug": "acme", **kwargs}) + "?region=IAD"
@@ -159,7 +210,8 @@ def _snapshot(cloud) -> tuple:
     """Every row of the app's tables, and the count of cloud calls that change something."""
     rows = tuple(
         tuple(model.objects.order_by("pk").values_list())
-        for model in apps.get_app_config("sharing").get_models()
+        for app in ("sharing", "webhooks")
+        for model in apps.get_app_config(app).get_models()
     )
     return rows, tuple(cloud.calls(route) for route in MUTATING_ROUTES)
 

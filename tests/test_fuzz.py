@@ -212,8 +212,8 @@ def test_no_input_on_the_public_request_link_makes_it_fail(client, acme, setting
 
 def test_no_login_input_makes_the_login_page_fail(client, acme):
     @FUZZ
-    @given(data=fields("username", "password", username="alice", password="wrong"))
-    @with_edges(["username", "password"], username="alice", password="wrong")
+    @given(data=fields("login", "password", login="alice", password="wrong"))
+    @with_edges(["login", "password"], login="alice", password="wrong")
     def run(data):
         assert_safe(client.post("/accounts/login/", data))
 

@@ -5,21 +5,21 @@ from .conftest import PASSWORD, make_user
 
 def test_logging_in_lands_on_the_team_images(client, alice, cloud):
     response = client.post(
-        "/accounts/login/", {"username": "alice", "password": PASSWORD}, follow=True
+        "/accounts/login/", {"login": "alice", "password": PASSWORD}, follow=True
     )
     assert response.redirect_chain[-1][0] == "/t/acme/images/"
 
 
 def test_a_wrong_password_is_refused_with_a_message(client, alice):
-    response = client.post("/accounts/login/", {"username": "alice", "password": "nope"})
+    response = client.post("/accounts/login/", {"login": "alice", "password": "nope"})
     assert response.status_code == 200
-    assert "Please enter a correct username and password" in response.text
+    assert "The username and/or password you specified are not correct" in response.text
 
 
 def test_the_login_page_shows_its_form(client, db):
     response = client.get("/accounts/login/")
     assert response.status_code == 200
-    assert 'name="username"' in response.text
+    assert 'name="login"' in response.text
     assert 'name="password"' in response.text
 
 

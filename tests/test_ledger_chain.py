@@ -252,7 +252,7 @@ def test_the_public_key_verifies_what_the_server_signed(entries, team):
 @pytest.mark.django_db(transaction=True)
 def test_the_migration_chains_entries_written_before_it(team, alice):
     executor = MigrationExecutor(connection)
-    target = [("sharing", "0012_ledger_hash_chain")]
+    target = [("sharing", "0013_ledger_hash_chain")]
     before = executor.loader.graph.node_map[target[0]].parents
     [previous] = [(node.key[0], node.key[1]) for node in before if node.key[0] == "sharing"]
     executor.migrate([previous])

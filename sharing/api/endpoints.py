@@ -413,6 +413,7 @@ def _request_out(found: AccessRequest) -> dict:
         "decided_at": found.decided_at,
         "decision_note": found.decision_note,
         "failure": found.failure,
+        "line": found.line.slug if found.line_id and found.line else None,
     }
 
 
@@ -598,4 +599,5 @@ def _entry_out(entry) -> dict:
 
 # The ledger's endpoints join `api` when this module loads, before anything reads its URLs or
 # its document (django-ninja freezes the routes then).
-from . import ledger  # noqa: E402, F401, I001
+from . import ledger, lines  # noqa: E402, F401, I001
+from sharing.webhooks import api as webhooks_api  # noqa: E402, F401, I001

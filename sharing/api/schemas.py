@@ -102,6 +102,9 @@ class AccessRequestOut(Schema):
     decided_at: datetime | None
     decision_note: str
     failure: str = Field(description="why the approved share failed, when it did")
+    line: str | None = Field(
+        None, description="a subscription to this image line (its slug) instead of one image"
+    )
 
 
 class TenantError(Schema):

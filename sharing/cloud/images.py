@@ -251,8 +251,11 @@ class ImagesClient:
         sort: str | None = None,
         limit: int | None = None,
         marker: str | None = None,
+        properties: dict[str, str] | None = None,
     ) -> Page:
+        """One page of images; `properties` filters on extra properties (`?image_line=web`)."""
         filters = {
+            **(properties or {}),
             "visibility": visibility,
             "member_status": member_status,
             "owner": owner,
@@ -303,6 +306,56 @@ class ImagesClient:
                 headers={"Content-Type": JSON_PATCH},
             )
         return ImageResult(self._image(response), response.status_code, request_id_of(response))
+
+    def update_image_properties(
+        self, image_id: str, changes: dict[str, str | None], *, current: Image | None = None
+    ) -> ImageResult:
+        """Set (a string) or remove (None) extra properties of an image with one JSON-patch
+        (`add` sets whether or not the property exists; `remove` only what exists, since
+        Glance answers 409 for a property it does not have: docs/glance.md §3.5).
+
+        Reads the image first (unless the caller just read it: `current`), and sends nothing
+        when it already says what `changes` says.
+        The outcome of an unanswered or refused PATCH is checked by reading the image again:
+        what it shows then is the result.
+        """
+        image = current if current is not None and current.id == image_id else None
+        image = image or self.get_image(image_id)
+        operations = _property_patch(image.properties, changes)
+        if not operations:
+            return ImageResult(image, None, None)
+        try:
+            response = self._call(
+                "PATCH", self._image_url(image_id), json=operations,
+                headers={"Content-Type": JSON_PATCH},
+            )  # fmt: skip
+        except (Unavailable, AlreadyMember) as error:
+            # A lost answer, or a retried `remove` that the first try already applied (409).
+            return self._settle_properties(image_id, changes, error)
+        return ImageResult(self._image(response), response.status_code, request_id_of(response))
+
+    def _settle_properties(
+        self, image_id: str, changes: dict[str, str | None], cause: CloudError
+    ) -> ImageResult:
+        try:
+            image = self.get_image(image_id)
+        except CloudError as error:
+            raise UnknownOutcome(
+                f"{cause.message} Whether the image's properties changed could not be "
+                "checked; the next check will tell.",
+                status=cause.status,
+                request_id=cause.request_id,
+            ) from error
+        if _property_patch(image.properties, changes):
+            if _may_be_in_flight(cause):
+                raise UnknownOutcome(
+                    f"{cause.message} The image's properties have not changed yet, but the "
+                    "request may still arrive; the next check will tell.",
+                    status=cause.status,
+                    request_id=cause.request_id,
+                ) from cause
+            raise cause
+        return ImageResult(image, cause.status, cause.request_id)
 
     # Members
 
@@ -521,6 +574,18 @@ class ImagesClient:
 
     def _member_url(self, image_id: str, member_id: str) -> str:
         return f"{self._members_url(image_id)}/{quote(member_id, safe='')}"
+
+
+def _property_patch(current: dict[str, str], changes: dict[str, str | None]) -> list[dict]:
+    """The JSON-patch operations that make `current` say what `changes` says."""
+    operations: list[dict] = []
+    for key, value in changes.items():
+        path = "/" + key.replace("~", "~0").replace("/", "~1")
+        if value is None and key in current:
+            operations.append({"op": "remove", "path": path})
+        elif value is not None and current.get(key) != value:
+            operations.append({"op": "add", "path": path, "value": value})
+    return operations
 
 
 def _list(body: dict, key: str) -> list:

@@ -33,6 +33,21 @@ from .errors import ApplicationError, ImageIsPrivate, JustificationNeeded
 from .history import history_export_record
 from .incoming import INCOMING_ACTIONS, incoming_set_status
 from .ledger import channel, ledger_attempt, ledger_record
+from .lines import (
+    InvalidInput,
+    PublishResult,
+    RevokeResult,
+    channel_move,
+    line_create,
+    line_publish,
+    line_subscription_request,
+    lines_discover,
+    lines_expire,
+    subscriber_add,
+    subscriber_remove,
+    version_deprecate,
+    version_restore,
+)
 from .policy import (
     RequestsFiled,
     SharedDirectly,
@@ -43,6 +58,7 @@ from .policy import (
 )
 from .settling import SETTLE_AFTER, attempts_settle
 from .shares import ShareOutcome, image_make_shared, image_share, share_revoke
+from .signin import RoleChange, sso_roles_apply
 from .sync import shares_sync
 from .teams import (
     partner_create,
@@ -54,6 +70,8 @@ from .tokens import api_token_check, api_token_create, api_token_revoke
 from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
 __all__ = [
+    "RoleChange",
+    "sso_roles_apply",
     "CheckpointError",
     "Problem",
     "Verification",
@@ -66,6 +84,19 @@ __all__ = [
     "ledger_head",
     "ledger_verify",
     "public_key_document",
+    "InvalidInput",
+    "PublishResult",
+    "RevokeResult",
+    "channel_move",
+    "line_create",
+    "line_publish",
+    "line_subscription_request",
+    "lines_discover",
+    "lines_expire",
+    "subscriber_add",
+    "subscriber_remove",
+    "version_deprecate",
+    "version_restore",
     "INCOMING_ACTIONS",
     "SETTLE_AFTER",
     "ApplicationError",

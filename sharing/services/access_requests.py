@@ -121,6 +121,7 @@ def ledger_decision(
         tenant=access_request.tenant,
         note=note,
         access_request=access_request,
+        line=access_request.line,
     )
 
 
@@ -210,6 +211,10 @@ def access_request_approve(
     together before any upstream call; the mark is cleared once the status says the share's
     final outcome (`access_requests_settle`).
     """
+    if access_request.line_id is not None:  # a request to subscribe to an image line
+        from .lines import line_subscription_approve
+
+        return line_subscription_approve(access_request=access_request, actor=actor, note=note)
     team, region = access_request.team, access_request.region
     _refuse_own(access_request, actor)
     # Read (and check) the image before claiming, so a private image changes nothing yet.

@@ -31,6 +31,7 @@ DIGEST_FIELDS = (
     "id", "team_id", "created_at", "actor_name", "channel", "action", "region", "image_id",
     "image_name", "tenant", "note", "access_request_id", "outcome", "http_status",
     "request_id", "message", "completed_at", "settled_at", "settlement", "basis", "drift",
+    "line_id", "line_version",
 )  # fmt: skip
 BATCH = 5000
 

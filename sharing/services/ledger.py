@@ -18,7 +18,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from sharing.cloud import CloudError, UnknownOutcome
-from sharing.models import AccessRequest, Action, Change, Channel, LedgerEntry, Outcome, Team
+from sharing.models import AccessRequest, Action, Change, Channel, LedgerEntry, Line, Outcome, Team
+from sharing.webhooks import outbox
 
 from .chain import chain_entries
 
@@ -26,6 +27,8 @@ SYSTEM_ACTOR = "system"
 NAME_LENGTH = LedgerEntry._meta.get_field("image_name").max_length or 255
 
 _channel: ContextVar[str] = ContextVar("ledger_channel", default=Channel.WEB)
+# The image line and version number that entries written inside `about_line` name.
+_line: ContextVar[tuple[Line | None, int | None]] = ContextVar("ledger_line", default=(None, None))
 
 
 @contextmanager
@@ -36,6 +39,17 @@ def channel(value: str) -> Iterator[None]:
         yield
     finally:
         _channel.reset(token)
+
+
+@contextmanager
+def about_line(line: Line, version: int | None = None) -> Iterator[None]:
+    """Entries written inside the block name this line and version: a publish's shares go
+    through the same share path as any other, and this is how their entries name the line."""
+    token = _line.set((line, version))
+    try:
+        yield
+    finally:
+        _line.reset(token)
 
 
 def actor_name(actor: User | None) -> str:
@@ -54,10 +68,16 @@ def _entry(
     note: str = "",
     access_request: AccessRequest | None = None,
     actor_label: str = "",
+    line: Line | None = None,
+    line_version: int | None = None,
 ) -> LedgerEntry:
     """An unsaved entry. `actor_label` names a requester who is not a user (the public link)."""
     person = actor is not None or bool(actor_label)
+    if line is None:
+        line, line_version = _line.get()
     return LedgerEntry(
+        line=line,
+        line_version=line_version,
         team=team,
         actor=actor,
         actor_name=(actor_label or actor_name(actor))[:150],
@@ -117,6 +137,7 @@ def ledger_record(
     with transaction.atomic(savepoint=False):
         entry.save()
         chain_entries([entry], Change.WRITTEN)
+        outbox.record(entry)
     return entry
 
 
@@ -143,6 +164,7 @@ def ledger_approval(
     with _committed_now():
         created = LedgerEntry.objects.bulk_create([decision, attempt])
         chain_entries(created, Change.WRITTEN)
+        outbox.record(created[0])  # the decision: request.approved
     return attempt
 
 
@@ -162,6 +184,7 @@ def ledger_complete(
         )
         if won:
             chain_entries([entry], Change.COMPLETED)
+            outbox.record(entry)
         return won
 
 
@@ -172,6 +195,7 @@ def ledger_settle(entry: LedgerEntry, outcome: str, settlement: str) -> bool:
         won = entry.settle(outcome, settlement)
         if won:
             chain_entries([entry], Change.SETTLED)
+            outbox.record(entry)
         return won
 
 

@@ -92,7 +92,7 @@ def image_share(
 def share_to(
     *,
     team: Team,
-    actor: AbstractBaseUser,
+    actor: AbstractBaseUser | None,
     region: str,
     target: ShareTarget,
     tenants: list[str],
@@ -242,7 +242,7 @@ def share_record(
 def image_make_shared(
     *,
     team: Team,
-    actor: AbstractBaseUser,
+    actor: AbstractBaseUser | None,
     region: str,
     image: Image,
     client: ImagesClient,

@@ -12,6 +12,7 @@ from django.utils import timezone
 from sharing.cloud import CloudError, ImagesClient, Member, NotFound
 from sharing.clouds import client_for
 from sharing.models import Action, Drift, LedgerEntry, Outcome, Share, ShareStatus, Team
+from sharing.webhooks import outbox
 
 from .ledger import ledger_record
 from .settling import _MEMBER_ACTIONS, _REMOVALS
@@ -140,11 +141,14 @@ def _sync_ours(share: Share, member: Member | None) -> str:
         _drift(share, Drift.GONE)
         return "removed outside"
     changed = member.status and member.status != share.status
-    if changed and Share.objects.filter(pk=share.pk, status=share.status).update(
-        status=member.status
-    ):
-        _drift(share, Drift.STATUS, member.status)
-        return "status changed"
+    if not changed:
+        return "unchanged"
+    with transaction.atomic():  # the record, its drift entry and the webhook event together
+        if Share.objects.filter(pk=share.pk, status=share.status).update(status=member.status):
+            previous, share.status = share.status, str(member.status)
+            _drift(share, Drift.STATUS, member.status)
+            outbox.member_status_changed(share=share, previous=previous)
+            return "status changed"
     return "unchanged"
 
 

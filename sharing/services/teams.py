@@ -12,6 +12,7 @@ from .errors import ApplicationError
 
 TEAM_SETTINGS = [
     "approval_policy", "max_share_days", "request_expiry_days", "reminder_days", "time_zone",
+    "second_factor_required",
 ]  # fmt: skip
 
 
@@ -51,14 +52,18 @@ def team_settings_update(
     request_expiry_days: int,
     reminder_days: int,
     time_zone: str,
+    second_factor_required: bool | None = None,
 ) -> Team:
-    """The approval policy and limits. A new policy applies to the next *Share*; requests
-    already filed stay as they are."""
+    """The approval policy and limits, and whether the team's pages need a second factor
+    (None: unchanged). A new policy applies to the next *Share*; requests already filed stay
+    as they are."""
     team.approval_policy = approval_policy
     team.max_share_days = max_share_days
     team.request_expiry_days = request_expiry_days
     team.reminder_days = reminder_days
     team.time_zone = time_zone
+    if second_factor_required is not None:
+        team.second_factor_required = second_factor_required
     _full_clean(team, TEAM_SETTINGS)
     team.save(update_fields=TEAM_SETTINGS)
     return team

@@ -12,6 +12,7 @@ from sharing.cloud import CloudError, NotFound
 from sharing.models import Action, Share, Team
 
 from .access_requests import access_requests_expire, access_requests_settle
+from .lines import lines_discover, lines_expire
 from .settling import SETTLE_AFTER, attempts_settle
 from .shares import share_revoke
 from .sync import shares_sync
@@ -94,7 +95,10 @@ def team_time_limits(*, team: Team, now: datetime | None = None) -> str:
     revoked, failed = shares_expire(team=team, now=now)
     expired = access_requests_expire(team=team, now=now)
     reminded = shares_remind(team=team, now=now)
+    retired, retire_failed = lines_expire(team=team, today=timezone.localdate(now, team.zone))
     line = f"{revoked} share(s) revoked, {expired} request(s) expired, {reminded} reminder(s)"
+    line += f", {retired} deprecated version share(s) revoked" if retired else ""
+    failed += retire_failed
     return line + (f"; {failed} revoke(s) failed, retried next run" if failed else "")
 
 
@@ -105,7 +109,9 @@ def team_reconcile(*, team: Team, older_than: timedelta = SETTLE_AFTER) -> str:
     settled = attempts_settle(team=team, older_than=older_than)
     settled += access_requests_settle(team=team, older_than=older_than)
     synced = shares_sync(team=team)
-    return f"settled {_counts(settled)}; records {_counts(synced)}"
+    published = lines_discover(team=team)
+    found = f"; {published} line version(s) found and published" if published else ""
+    return f"settled {_counts(settled)}; records {_counts(synced)}{found}"
 
 
 def _counts(counts: Counter[str]) -> str:

@@ -1,12 +1,35 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from builtin_cloud import seed_demo_cloud
-from builtin_cloud.seed import ACME, GLOBEX, seed_image_id
+from builtin_cloud.seed import (
+    ACME,
+    GLOBEX,
+    INITECH,
+    WEB_BASE_LINE,
+    WEB_BASE_VERSIONS,
+    seed_image_id,
+)
 from sharing import services
 from sharing.clouds import demo_cloud
-from sharing.models import AuthKind, Membership, Partner, Role, Team, TenantFormat
+from sharing.models import (
+    AuthKind,
+    Line,
+    Membership,
+    Partner,
+    Role,
+    Team,
+    TenantFormat,
+    VersionState,
+)
+from sharing.webhooks.events import EVENT_TYPES
+from sharing.webhooks.management.commands.webhook_receiver import DEMO_PORT
+from sharing.webhooks.models import Endpoint
+from sharing.webhooks.services import endpoint_create
 
 # (slug, name, tenant, cloud user, [(username, role)], [(partner tenant, name, notes)])
 DEMO_TEAMS = [
@@ -61,6 +84,9 @@ class Command(BaseCommand):
                 )
             # Record the members shared before the dashboard, so every count is true at once.
             services.team_reconcile(team=team)
+            if slug == "acme":
+                self._webhook(team)
+        _web_base_line(Team.objects.get(slug="acme"))
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo ready: team acme with alice (admin), bob (member), carol (viewer), "
@@ -68,6 +94,12 @@ class Command(BaseCommand):
                 "team globex with gina (admin)."
             )
         )
+
+    def _webhook(self, team: Team) -> None:
+        """An endpoint for every event, at `manage.py webhook_receiver`'s address."""
+        url = f"http://127.0.0.1:{DEMO_PORT}/hook"
+        if not Endpoint.objects.filter(team=team, url=url).exists():
+            endpoint_create(team=team, actor=None, url=url, event_types=list(EVENT_TYPES))
 
     def _team(self, slug: str, name: str, tenant_id: str, cloud_user: str) -> Team:
         team, created = Team.objects.get_or_create(
@@ -87,3 +119,30 @@ class Command(BaseCommand):
             team.set_secret("demo-api-key")
             team.save()
         return team
+
+
+def _web_base_line(team: Team) -> None:
+    """The line "Acme web base": three versions published to Globex and Initech, `stable` one
+    behind `latest`, the oldest deprecated with a date. Each step only once."""
+    alice = User.objects.get(username="alice")
+    line = Line.objects.filter(team=team, slug=WEB_BASE_LINE).first() or services.line_create(
+        team=team, actor=alice, name="Acme web base", slug=WEB_BASE_LINE, region="IAD",
+        description="The monthly hardened Ubuntu base for web servers.", grace_days=30,
+    )  # fmt: skip
+    for tenant in (GLOBEX, INITECH):
+        if not line.subscribers.filter(tenant=tenant, removed_at=None).exists():
+            services.subscriber_add(line=line, actor=alice, tenant=tenant)
+    ids = [seed_image_id("IAD", ACME, name) for name in WEB_BASE_VERSIONS]
+    for image_id in ids:
+        services.line_publish(line=line, actor=alice, image_id=image_id)
+    if not line.channels.filter(name="stable").exists():
+        services.channel_move(
+            line=line, actor=alice, name="stable", image_id=ids[1], note="Soaked for a month."
+        )
+    oldest = line.versions.get(image_id=ids[0])
+    if oldest.state == VersionState.ACTIVE:
+        services.version_deprecate(
+            version=oldest, actor=alice, replacement_image_id=ids[2],
+            revoke_on=timezone.localdate(timezone=team.zone) + timedelta(days=30),
+            note="Superseded by the December build.",
+        )  # fmt: skip

@@ -66,7 +66,7 @@ def drop_links_trigger(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0011_outcome_meaning_and_stopped_approvals'),
+        ('sharing', '0012_image_lines'),
     ]
 
     operations = [

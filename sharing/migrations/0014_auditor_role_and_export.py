@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('sharing', '0012_ledger_hash_chain'),
+        ('sharing', '0013_ledger_hash_chain'),
     ]
 
     operations = [
