@@ -607,7 +607,8 @@ class Report:
         self.shares = Share.objects.filter(revoked_at=None)
 
     def print(self) -> int:
-        from sharing.models import Action, Outcome
+        from sharing import services
+        from sharing.models import Action, Outcome, Team
 
         lost, wrong, unresolved, explained, misled = [], [], [], [], []
         either = 0
@@ -653,6 +654,10 @@ class Report:
                              f"{entry.settlement or entry.message}")  # fmt: skip
         disagree = self._disagreements()
         duplicates = self._duplicates()
+        # Two processes wrote the ledger, some killed mid-write: its hash chain must still hold.
+        chains = [services.ledger_verify(team=team) for team in Team.objects.all()]
+        broken = [f"{c.team}: {c.problem.kind}: {c.problem.detail}" for c in chains if c.problem]
+        links = sum(c.links for c in chains)
         wrong += self._line_errors()
         killed = sum(1 for r in self.ops if str(r.get("result")).startswith("killed"))
         member_calls = sum(self.state.calls(route) for route in FAULT_ROUTES)
@@ -688,11 +693,12 @@ class Report:
         print(f"| our records (Share rows) that disagree with the cloud after sync | "
               f"{len(disagree)} | 0, always |")  # fmt: skip
         print(f"| duplicate member creates | {len(duplicates)} | 0 |")
+        print(f"| ledger chain problems (`verify_ledger`, {links} links) | {len(broken)} | 0 |")
         for title, rows in [
             ("No ledger entry", lost), ("Wrong outcome", wrong), ("Unresolved", unresolved),
             ("Settled unknown, with the reason", explained),
             ("Misled by a change outside the dashboard", misled), ("Disagreements", disagree),
-            ("Duplicate creates", duplicates),
+            ("Duplicate creates", duplicates), ("Ledger chain", broken),
         ]:  # fmt: skip
             if rows:
                 print(f"\n{title}:")
@@ -700,7 +706,7 @@ class Report:
                     print(f"  - {row}")
                 if len(rows) > 25:
                     print(f"  ... and {len(rows) - 25} more")
-        return 1 if lost or wrong or unresolved or disagree or duplicates else 0
+        return 1 if lost or wrong or unresolved or disagree or duplicates or broken else 0
 
     def _truth(self, entry, record) -> str:
         """What the attempt did, from the cloud's log of member changes.

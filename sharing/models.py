@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from sharing import crypto
@@ -449,9 +450,13 @@ class LedgerEntry(models.Model):
         """The one change a completed entry allows: `unknown` (or unresolved) gains its final
         outcome from later evidence, once. False if another worker settled it first."""
         now = timezone.now()
-        values = {"outcome": outcome, "settlement": settlement, "settled_at": now}
-        if self.outcome is None:
-            values["completed_at"] = now
+        values = {
+            "outcome": outcome,
+            "settlement": settlement,
+            "settled_at": now,
+            # This object may have been read before another process completed the entry.
+            "completed_at": Coalesce(models.F("completed_at"), models.Value(now)),
+        }
         won = _raw_update(
             LedgerEntry.objects.filter(
                 models.Q(outcome__isnull=True) | models.Q(outcome=Outcome.UNKNOWN),
@@ -461,8 +466,7 @@ class LedgerEntry(models.Model):
             values,
         )
         if won:
-            for name, value in values.items():
-                setattr(self, name, value)
+            self.refresh_from_db()  # as settled, with whatever completed it meanwhile
         return bool(won)
 
 

@@ -305,3 +305,21 @@ def test_sixteen_concurrent_writers_leave_one_valid_chain(team, alice):
     result = verify(team)
     assert result.ok, result.problem
     assert (result.entries, result.links) == (160, 240)
+
+
+def test_a_settlement_from_a_stale_copy_keeps_the_chain_and_the_completion(team, alice):
+    """Settling reads an open attempt; before it decides, the attempt's own request completes
+    it as unknown. The settlement then lands on the completed entry (found by the fault
+    campaign): the chain must follow the row as it is, and its completion time must stay."""
+    attempt = services.ledger_attempt(
+        team=team, actor=alice, action=Action.SHARE, region="IAD", image_id="img", tenant=GLOBEX
+    )
+    stale = LedgerEntry.objects.get(pk=attempt.pk)  # what the settling worker read
+    ledger_complete(attempt, Outcome.UNKNOWN, http_status=None, message="The answer was lost.")
+
+    assert ledger_settle(stale, Outcome.SUCCEEDED, "The member is there.")
+
+    entry = LedgerEntry.objects.get(pk=attempt.pk)
+    assert entry.completed_at == attempt.completed_at
+    assert entry.message == "The answer was lost."
+    assert verify(team).ok
