@@ -66,3 +66,19 @@ def test_a_test_that_reaches_beyond_loopback_fails_loudly():
 
 def test_loopback_stays_open(live_server):
     assert requests.get(f"{live_server.url}/healthz", timeout=5).text == "ok"
+
+
+def test_only_the_ledger_service_completes_or_settles_entries():
+    """Completions and settlements go through services/ledger.py, which chains them and writes
+    their webhook events in the same transaction; a direct call would skip both."""
+    import re
+
+    direct = re.compile(r"\.(complete|settle)\(")
+    offenders = [
+        f"{path.relative_to(ROOT)}:{number}"
+        for path in (ROOT / "sharing").rglob("*.py")
+        if path.name != "ledger.py" and "migrations" not in path.parts
+        for number, line in enumerate(path.read_text().splitlines(), 1)
+        if direct.search(line) and not line.lstrip().startswith("def ")
+    ]
+    assert offenders == []

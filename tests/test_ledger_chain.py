@@ -323,3 +323,16 @@ def test_a_settlement_from_a_stale_copy_keeps_the_chain_and_the_completion(team,
     assert entry.completed_at == attempt.completed_at
     assert entry.message == "The answer was lost."
     assert verify(team).ok
+
+
+def test_publishing_a_line_version_keeps_the_chain(cloud, team, alice):
+    """A publish writes the line's properties on the image too (found by the fault campaign:
+    that completion once bypassed the chain)."""
+    image_id = acme_image(cloud, visibility="shared")
+    line = services.line_create(team=team, actor=alice, name="Web", slug="web", region="IAD")
+    services.subscriber_add(line=line, actor=alice, tenant=GLOBEX)
+    services.line_publish(line=line, actor=alice, image_id=image_id)
+
+    assert LedgerEntry.objects.filter(action=Action.LABEL, outcome=Outcome.SUCCEEDED).exists()
+    result = verify(team)
+    assert result.ok, result.problem

@@ -45,6 +45,7 @@ from .ledger import (
     about_line,
     actor_name,
     ledger_attempt,
+    ledger_complete,
     ledger_fail,
     ledger_record,
 )
@@ -260,8 +261,8 @@ def _label(
         ledger_fail(entry, error)
         return error
     message = "" if result.http_status is not None else "The image already said so."
-    entry.complete(
-        Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id,
+    ledger_complete(
+        entry, Outcome.SUCCEEDED, http_status=result.http_status, request_id=result.request_id,
         message=message,
     )  # fmt: skip
     return None
