@@ -238,11 +238,12 @@ DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="dashboard@localhost"
 # Links in e-mails point here.
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
 
+TASKS_IMMEDIATE = env_bool("TASKS_IMMEDIATE", DEMO)
 TASKS = {
     "default": {
         "BACKEND": (
             "django.tasks.backends.immediate.ImmediateBackend"
-            if env_bool("TASKS_IMMEDIATE", DEMO)
+            if TASKS_IMMEDIATE
             else "django_tasks_db.DatabaseBackend"
         )
     }
@@ -405,4 +406,7 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # A line per task state is noise where tasks run at once (demo, tests); the worker's own
+    # command still reports each task.
+    "loggers": {"django.tasks": {"level": "WARNING" if TASKS_IMMEDIATE else "INFO"}},
 }
