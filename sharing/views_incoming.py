@@ -13,7 +13,7 @@ from sharing import selectors, services
 from sharing.access import AuthedRequest, team_for
 from sharing.forms import TrustRuleForm
 from sharing.models import Action, Channel, Role, Team, TrustRule
-from sharing.services import InvalidInput
+from sharing.services import ApplicationError, InvalidInput
 
 RULE_HISTORY_ROWS = 20
 
@@ -33,6 +33,8 @@ def incoming_rules(request: AuthedRequest, team_slug: str) -> HttpResponse:
                 )
             except InvalidInput as error:
                 form.add_error(error.field, error.message)
+            except ApplicationError as error:  # a rule for that owner and line exists
+                form.add_error(None, error.message)
             else:
                 messages.success(request, services.rule_summary(rule))
                 return redirect("incoming_rules", team_slug=team.slug)

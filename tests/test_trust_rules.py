@@ -6,7 +6,7 @@ import pytest
 
 from sharing import services
 from sharing.models import Action, Channel, LedgerEntry, Outcome, RuleMode, TrustRule
-from sharing.services import InvalidInput
+from sharing.services import InvalidInput, RuleExists
 
 from .conftest import ACME, GLOBEX, INITECH
 from .webhooks import add_endpoint
@@ -142,7 +142,7 @@ def test_bad_input_is_refused_clearly_and_changes_nothing(team, owner, line, fie
 
 def test_a_rule_duplicating_another_is_refused_whatever_its_mode(team):
     rule(team, GLOBEX, RuleMode.AUDIT, line="web-base")
-    with pytest.raises(InvalidInput, match="exists already"):
+    with pytest.raises(RuleExists, match="exists already"):
         rule(team, GLOBEX, RuleMode.ENFORCE, line="web-base")
     assert TrustRule.objects.count() == 1
     assert LedgerEntry.objects.count() == 1

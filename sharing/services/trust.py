@@ -23,9 +23,15 @@ from sharing.clouds import client_for
 from sharing.models import Action, IncomingImage, RuleMode, Team, TrustRule
 from sharing.webhooks import outbox
 
+from .errors import ApplicationError
 from .incoming import incoming_set_status
 from .ledger import ledger_record
 from .lines import P_LINE, P_STATE, InvalidInput
+
+
+class RuleExists(ApplicationError):
+    """A rule for the same owner and line exists (in either mode): a conflict, not bad input."""
+
 
 # How many pending images one region's pass looks at, at most (one list call per page).
 PENDING_LIST_PAGE = 200
@@ -43,7 +49,8 @@ def rule_summary(rule: TrustRule) -> str:
 def trust_rule_create(
     *, team: Team, actor: User | None, owner: str, line: str = "", mode: str
 ) -> TrustRule:
-    """A new rule, ledgered; `InvalidInput` (naming the field) for bad input, nothing made."""
+    """A new rule, ledgered. Bad input raises `InvalidInput` (naming the field), a duplicate
+    `RuleExists`; either way nothing is made."""
     owner, line = _checked_owner(team, owner), _checked_line(line)
     if mode not in RuleMode.values:
         raise InvalidInput("mode", "Pick audit or enforce.")
@@ -57,7 +64,7 @@ def trust_rule_create(
             )  # fmt: skip
     except IntegrityError:
         which = f"line {line} of {owner}" if line else f"every image of {owner}"
-        raise InvalidInput("line", f"A rule for {which} exists already.") from None
+        raise RuleExists(f"A rule for {which} exists already; delete it first.") from None
     return rule
 
 
