@@ -70,7 +70,6 @@ from .tokens import api_token_check, api_token_create, api_token_revoke
 from .trust import (
     RuleExists,
     incoming_sync,
-    rule_for,
     rule_summary,
     trust_rule_create,
     trust_rule_delete,
@@ -149,7 +148,6 @@ __all__ = [
     "team_time_limits",
     "RuleExists",
     "incoming_sync",
-    "rule_for",
     "rule_summary",
     "trust_rule_create",
     "trust_rule_delete",
