@@ -9,7 +9,7 @@ from django import forms
 from django.conf import settings
 
 from sharing.cloud.tenants import validate_tenant_id
-from sharing.models import Action, Channel, Outcome, Partner, Team
+from sharing.models import Action, Channel, Outcome, Partner, RuleMode, Team
 
 _SEPARATORS = re.compile(r"[,;\n\r]+")
 
@@ -508,3 +508,25 @@ class OutsideLineRequestForm(OutsideRequestForm):
         super().__init__(*args, team=team, images=[], **kwargs)
         del self.fields["image_id"]
         self.fields["expires_at"].label = "Subscribed until"
+
+
+class TrustRuleForm(forms.Form):
+    """A trust rule's fields; the rules about them (not our own account, no duplicate, a
+    line that is a slug) are the service's, so the API and the page say the same."""
+
+    owner = forms.CharField(
+        label="Owner tenant",
+        max_length=255,
+        help_text="The account that shares the images: pick a partner or type its tenant ID.",
+        widget=forms.TextInput(attrs={"list": "owner-partners", "autocomplete": "off"}),
+    )
+    line = forms.CharField(
+        label="Line",
+        max_length=100,
+        required=False,
+        help_text="The image_line property of the owner's versions (e.g. web-base); empty: "
+        "every image of this owner.",
+    )
+    mode = forms.ChoiceField(
+        label="Mode", choices=RuleMode.choices, initial=RuleMode.AUDIT, widget=forms.RadioSelect
+    )

@@ -276,6 +276,10 @@ class Action(models.TextChoices):
     RESTORE = "restore", "Restore version"
     SUBSCRIBE = "subscribe", "Subscribe to line"
     UNSUBSCRIBE = "unsubscribe", "Remove subscriber"
+    # Trust rules on incoming images (docs/design.md, "Incoming lines and trust rules")
+    RULE_CREATE = "rule_create", "Create trust rule"
+    RULE_DELETE = "rule_delete", "Delete trust rule"
+    RULE_AUDIT = "rule_audit", "Trust rule would accept"
 
 
 class Outcome(models.TextChoices):
@@ -819,3 +823,62 @@ class LineChannel(models.Model):
 
     def __str__(self) -> str:
         return f"{self.line.slug}:{self.name} → v{self.version.number}"
+
+
+# The consumer's side of lines (docs/design.md, "Incoming lines and trust rules")
+
+
+class RuleMode(models.TextChoices):
+    AUDIT = "audit", "Audit: record what it would accept"
+    ENFORCE = "enforce", "Enforce: accept"
+
+
+class TrustRule(models.Model):
+    """Accept, for the team, pending images shared by one owner (of one line, if named)."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="trust_rules")
+    owner = models.CharField(max_length=255)
+    # Empty: every image of the owner; else only images whose `image_line` property is this.
+    line = models.CharField(max_length=50, blank=True)
+    mode = models.CharField(max_length=10, choices=RuleMode.choices)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["owner", "line", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "owner", "line"], name="one_rule_per_owner_line"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.owner} {self.line or '*'} ({self.mode})"
+
+
+class IncomingImage(models.Model):
+    """A pending image shared with the team, as the sync first saw it: its row is what makes
+    `incoming.received` go out once, and its claims what makes a rule act on it once, whatever
+    the number of workers."""
+
+    team = models.ForeignKey(Team, on_delete=models.CASCADE, related_name="+")
+    region = models.CharField(max_length=32)
+    image_id = models.CharField(max_length=64)
+    owner = models.CharField(max_length=255, blank=True)
+    seen_at = models.DateTimeField(default=timezone.now)
+    # Set by the worker that records an audit rule's finding, or that accepts for a rule in
+    # `enforce` (released if the accept failed, for the next run).
+    audited_at = models.DateTimeField(null=True, blank=True)
+    accept_claimed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["team", "region", "image_id"], name="one_incoming_record_per_image"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.image_id} from {self.owner}"

@@ -2,7 +2,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import URLPattern, URLResolver, include, path, re_path
 
-from sharing import views, views_lines
+from sharing import views, views_incoming, views_lines
 from sharing.api import endpoints as api_endpoints
 from sharing.api import pages as api_pages
 from sharing.api.problems import not_found_view
@@ -21,6 +21,12 @@ team_patterns: list[URLPattern | URLResolver] = [
         name="member_revoke",
     ),
     path("incoming/", views.incoming, name="incoming"),
+    path("incoming/rules/", views_incoming.incoming_rules, name="incoming_rules"),
+    path(
+        "incoming/rules/<int:pk>/delete/",
+        views_incoming.incoming_rule_delete,
+        name="incoming_rule_delete",
+    ),
     re_path(
         r"^incoming/(?P<image_id>[^/]+)/(?P<decision>accept|reject|pending)/$",
         views.incoming_set,

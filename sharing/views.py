@@ -34,6 +34,7 @@ from sharing.forms import (
     whole_number,
 )
 from sharing.models import AccessRequest, Membership, Outcome, Partner, RequestStatus, Role, Team
+from sharing.selectors_incoming import incoming_grouped
 from sharing.services import ApplicationError, ImageIsPrivate, JustificationNeeded
 from sharing.wording import error_message, error_text
 
@@ -266,7 +267,9 @@ def incoming(request: AuthedRequest, team_slug: str) -> HttpResponse:
         rows = selectors.incoming_images(team=team, region=region)
     except CloudError as exc:
         error = error_text(exc)
-    return render(request, "sharing/incoming.html", {"rows": rows, "error": error})
+    lines, plain = incoming_grouped(rows)
+    context = {"lines": lines, "rows": plain, "error": error}
+    return render(request, "sharing/incoming.html", context)
 
 
 INCOMING_STATUS = {"accept": "accepted", "reject": "rejected", "pending": "pending"}

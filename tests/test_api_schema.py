@@ -150,6 +150,8 @@ def with_team_values(case: Case, seeded: dict) -> None:
         body["tenants"] = [(GLOBEX, INITECH)[n % 2] for n, _ in enumerate(body["tenants"])]
     if "member" in body:
         body["member"] = GLOBEX
+    if "owner" in body:  # a trust rule's owner: another account
+        body["owner"] = GLOBEX
     if "image_id" in body:
         body["image_id"] = seeded["image_id"]
     if case.path.endswith("/lines/") and "slug" in body:

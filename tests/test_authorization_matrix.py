@@ -31,6 +31,9 @@ RULES = {
     "member_revoke": {"GET": None, "POST": ADMIN},
     "incoming": {"GET": VIEWER, "POST": None},
     "incoming_set": {"GET": None, "POST": ADMIN},
+    # Trust rules: everyone sees them and what they did; admins add and delete them.
+    "incoming_rules": {"GET": VIEWER, "POST": ADMIN},
+    "incoming_rule_delete": {"GET": None, "POST": ADMIN},
     "requests": {"GET": VIEWER, "POST": None},
     "request_new": {"GET": VIEWER, "POST": VIEWER},
     "request": {"GET": VIEWER, "POST": None},
@@ -75,6 +78,7 @@ POSTS = {
     "request_new": {"image_id": "{image}", "member": INITECH, "justification": "matrix"},
     "request_reject": {"note": "matrix"},
     "partners": {"name": "Initech", "tenant": INITECH},
+    "incoming_rules": {"owner": INITECH, "line": "tps", "mode": "audit"},
     "team_settings": {
         "approval_policy": "members",
         "max_share_days": "30",
@@ -139,6 +143,7 @@ def world(cloud, team, other_team, alice, bob, carol, dave):
         requested_by=erin,
     )
     partner = Partner.objects.create(team=team, name="Globex", tenant=GLOBEX, added_by=erin)
+    rule = services.trust_rule_create(team=team, actor=erin, owner=GLOBEX, mode="audit")
     line = services.line_create(team=team, actor=erin, name="Web", slug="web", region="IAD")
     services.line_publish(line=line, actor=erin, image_id=image)
     services.subscriber_add(line=line, actor=erin, tenant=GLOBEX)
@@ -171,6 +176,7 @@ def world(cloud, team, other_team, alice, bob, carol, dave):
         "kwargs": kwargs,
         "users": users,
         "partner": partner.pk,
+        "rule": rule.pk,
         "endpoint": endpoint.pk,
         "delivery": delivery.pk,
         "cloud": cloud,
@@ -185,6 +191,8 @@ def _url(name: str, world: dict, who: str = "admin") -> str:
         kwargs["image_id"] = world["incoming"]
     if name == "partner_delete":
         kwargs["pk"] = world["partner"]
+    if name == "incoming_rule_delete":
+        kwargs["pk"] = world["rule"]
     if name.startswith("webhook_") or name == "webhook":
         kwargs["pk"] = world["endpoint"]
     if name == "webhook_redeliver":

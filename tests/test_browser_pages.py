@@ -272,3 +272,50 @@ def test_a_share_disables_its_button_says_what_it_does_and_is_sent_once(
     assert len(posts) == 1
     assert cloud.members(image_id) == []
     page.context.close()
+
+
+def test_the_incoming_lines_and_the_rules_fit_a_phone_and_axe_finds_nothing_serious(
+    browser, axe_source, live_server, cloud, team, alice, transactional_db
+):
+    from sharing import services
+
+    Partner.objects.create(team=team, tenant=INITECH, name="Initech")
+    versions = []
+    for number, state in ((1, "deprecated"), (2, "active"), (3, "active")):
+        versions.append(
+            cloud.create_image(
+                owner=INITECH, region="IAD", name=f"Initech TPS base 2026.{9 + number}",
+                image_line="tps-base-with-a-rather-long-slug", image_line_version=str(number),
+                image_line_state=state, provided_until="2027-01-31" if number == 1 else "",
+            )["id"]
+        )  # fmt: skip
+        cloud.add_member(versions[-1], team.tenant_id)
+    plain = cloud.create_image(owner=GLOBEX, region="IAD", name="Globex analytics appliance")
+    cloud.add_member(plain["id"], team.tenant_id, "rejected")
+    services.trust_rule_create(
+        team=team, actor=alice, owner=INITECH, line="tps-base-with-a-rather-long-slug",
+        mode="enforce",
+    )  # fmt: skip
+    services.trust_rule_create(team=team, actor=alice, owner=GLOBEX, mode="audit")
+    services.team_reconcile(team=team)
+    base = live_server.url
+    page = new_page(browser, viewport=PHONE)
+    log_in(page, base, "alice")
+    found = []
+    for url in ("/t/acme/incoming/", "/t/acme/incoming/rules/"):
+        for message in (False, True):
+            if message:
+                with_message(page, base)
+            page.goto(base + url)
+            found.extend(problems(page, axe_source))
+    page.goto(f"{base}/t/acme/incoming/")
+    assert page.get_by_text("“Reject” hides an image from this team's image lists").is_visible()
+    heading = page.get_by_role("heading", name="Line tps-base-with-a-rather-long-slug")
+    assert heading.is_visible()
+    # The rule accepted v2 and v3; v1 is deprecated and still waits, its Accept on screen.
+    accept = page.get_by_role("button", name="Accept Initech TPS base 2026.10")
+    box = accept.bounding_box()
+    assert box["x"] + box["width"] <= PHONE["width"]
+    assert page.get_by_text("revoked on 2027-01-31").is_visible()
+    page.context.close()
+    assert found == []

@@ -151,12 +151,17 @@ def test_seed_demo_is_idempotent_and_its_users_log_in(db, settings, tmp_path):
     }
     # The members shared before the dashboard are recorded once (a drift each), not twice.
     # The demo's image line shares its versions through the dashboard: those are no drifts.
+    # Globex's trust rule accepting two of the line's versions is a status drift on Acme's side.
     drifts = LedgerEntry.objects.filter(action="drift")
     outside = Share.objects.exclude(
         image_id__in=LedgerEntry.objects.filter(line__isnull=False).values("image_id")
     )
-    assert drifts.count() == outside.count() > 0
-    assert not LedgerEntry.objects.exclude(action="drift").filter(line__isnull=True).exists()
+    assert drifts.filter(drift="added").count() == outside.count() > 0
+    assert drifts.filter(drift="status").count() == 2
+    unlined = LedgerEntry.objects.exclude(action="drift").filter(line__isnull=True)
+    assert set(unlined.values_list("team__slug", "action")) == {
+        ("globex", "rule_create"), ("globex", "accept"), ("globex", "rule_audit"),
+    }  # fmt: skip
     assert Share.objects.filter(team__slug="globex", tenant="100001").exists()
     # Globex has a share to answer.
     assert Share.objects.filter(team__slug="acme", tenant="100002", status="pending").exists()

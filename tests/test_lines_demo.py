@@ -57,3 +57,24 @@ def test_gina_sees_the_line_versions_in_incoming(demo, client):
     page = client.get("/t/globex/incoming/?region=IAD").content.decode()
     for name in ("Acme web base 2026.10", "Acme web base 2026.11", "Acme web base 2026.12"):
         assert name in page
+
+
+def test_ginas_rules_accepted_the_active_versions_and_reported_initechs_image(demo, client):
+    from builtin_cloud.seed import WEB_BASE_VERSIONS, seed_image_id
+
+    v1, v2, v3 = (seed_image_id("IAD", "100001", name) for name in WEB_BASE_VERSIONS)
+    assert [demo.member_status(v, GLOBEX) for v in (v1, v2, v3)] == [
+        "pending",
+        "accepted",
+        "accepted",
+    ]  # fmt: skip  (v1 is deprecated: no rule accepts it)
+    reports = seed_image_id("IAD", INITECH, "Initech TPS report server")
+    assert demo.member_status(reports, GLOBEX) == "pending"
+    globex = LedgerEntry.objects.filter(team__slug="globex")
+    accepted = globex.filter(action=Action.ACCEPT, actor_name="system")
+    assert sorted(accepted.values_list("image_id", flat=True)) == sorted([v2, v3])
+    [audit] = globex.filter(action=Action.RULE_AUDIT)
+    assert audit.image_id == reports
+    client.force_login(User.objects.get(username="gina"))
+    page = client.get("/t/globex/incoming/rules/").content.decode()
+    assert "Trust rule would accept" in page and "web-base" in page

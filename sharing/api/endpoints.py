@@ -599,5 +599,5 @@ def _entry_out(entry) -> dict:
 
 # The ledger's endpoints join `api` when this module loads, before anything reads its URLs or
 # its document (django-ninja freezes the routes then).
-from . import ledger, lines  # noqa: E402, F401, I001
+from . import incoming_lines, ledger, lines  # noqa: E402, F401, I001
 from sharing.webhooks import api as webhooks_api  # noqa: E402, F401, I001

@@ -67,6 +67,13 @@ from .teams import (
     team_settings_update,
 )
 from .tokens import api_token_check, api_token_create, api_token_revoke
+from .trust import (
+    RuleExists,
+    incoming_sync,
+    rule_summary,
+    trust_rule_create,
+    trust_rule_delete,
+)
 from .upkeep import shares_expire, shares_remind, team_reconcile, team_time_limits
 
 __all__ = [
@@ -139,4 +146,9 @@ __all__ = [
     "team_reconcile",
     "team_settings_update",
     "team_time_limits",
+    "RuleExists",
+    "incoming_sync",
+    "rule_summary",
+    "trust_rule_create",
+    "trust_rule_delete",
 ]

@@ -12,9 +12,10 @@ INCOMING_ACTIONS = {"accepted": Action.ACCEPT, "rejected": Action.REJECT, "pendi
 
 
 def incoming_set_status(
-    *, team: Team, actor: User, region: str, image_id: str, status: str
+    *, team: Team, actor: User | None, region: str, image_id: str, status: str, note: str = ""
 ) -> tuple[Image, MemberResult]:
-    """Accept, reject or reset to pending our membership of another account's image."""
+    """Accept, reject or reset to pending our membership of another account's image. Without
+    an actor it is the system's (a trust rule, named in `note`)."""
     client = client_for(team, region)
     entry = ledger_attempt(
         team=team,
@@ -23,6 +24,7 @@ def incoming_set_status(
         region=region,
         image_id=image_id,
         tenant=client.tenant_id,
+        note=note,
     )
     with ledgered(entry):
         # A member may read the image in any status: its name makes the ledger readable.

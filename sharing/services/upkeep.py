@@ -16,6 +16,7 @@ from .lines import lines_discover, lines_expire
 from .settling import SETTLE_AFTER, attempts_settle
 from .shares import share_revoke
 from .sync import shares_sync
+from .trust import incoming_sync
 
 # How long a worker may take to send a reminder before another may send it instead: far
 # longer than an SMTP exchange, far shorter than the hourly run (docs/design.md, "Reminders").
@@ -111,6 +112,8 @@ def team_reconcile(*, team: Team, older_than: timedelta = SETTLE_AFTER) -> str:
     synced = shares_sync(team=team)
     published = lines_discover(team=team)
     found = f"; {published} line version(s) found and published" if published else ""
+    incoming = incoming_sync(team=team)
+    found += f"; incoming {_counts(incoming)}" if incoming else ""
     return f"settled {_counts(settled)}; records {_counts(synced)}{found}"
 
 

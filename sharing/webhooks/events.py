@@ -8,6 +8,7 @@ known yet. A new kind of entry (the image lines' actions) is one line in `BY_OUT
 
 from django.utils import timezone
 
+from sharing.cloud import Image
 from sharing.models import Action, Channel, LedgerEntry, Outcome, RequestStatus
 
 PING = "ping"
@@ -122,6 +123,17 @@ def member_data(
         "tenant": tenant,
         "status": status,
         "previous_status": previous_status,
+    }
+
+
+def incoming_data(region: str, image: Image, status: str) -> dict:
+    """An image shared with the team, as `GET .../incoming/` shows it, with its region."""
+    return {
+        "region": region,
+        "image_id": image.id,
+        "name": image.name,
+        "owner": image.owner,
+        "status": status,
     }
 
 

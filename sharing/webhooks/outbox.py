@@ -16,6 +16,7 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
+from sharing.cloud import Image
 from sharing.models import LedgerEntry, Share, Team
 
 from . import events
@@ -62,6 +63,21 @@ def member_status_changed(*, share: Share, previous: str) -> Event | None:
     return write(
         team=share.team, event_type=event_type, data=data, endpoints=endpoints, subject=subject
     )
+
+
+def incoming_received(*, team: Team, region: str, image: Image) -> Event | None:
+    """The sync saw, for the first time, an image another account shared with the team and
+    that waits for its answer (no ledger outcome of its own: nothing was done yet); call inside
+    the transaction that records it as seen."""
+    event_type = "incoming.received"
+    endpoints = subscribed(team.pk, event_type)
+    if not endpoints:
+        return None
+    data = events.incoming_data(region, image, "pending")
+    return write(
+        team=team, event_type=event_type, data=data, endpoints=endpoints,
+        subject=f"{region}/{image.id}/{team.tenant_id}",
+    )  # fmt: skip
 
 
 def write(

@@ -22,6 +22,7 @@ from sharing.models import (
     Membership,
     Partner,
     Role,
+    RuleMode,
     Team,
     TenantFormat,
     VersionState,
@@ -69,6 +70,10 @@ class Command(BaseCommand):
         waiting = seed_image_id("IAD", ACME, "Debian 12 app server")
         if state.member_status(waiting, GLOBEX) is None:
             state.add_member(waiting, GLOBEX, "pending")
+        # And one from Initech, which gina's audit rule only reports.
+        reports = seed_image_id("IAD", INITECH, "Initech TPS report server")
+        if state.member_status(reports, GLOBEX) is None:
+            state.add_member(reports, GLOBEX, "pending")
         for slug, name, tenant_id, cloud_user, users, partners in DEMO_TEAMS:
             team = self._team(slug, name, tenant_id, cloud_user)
             for username, role in users:
@@ -87,6 +92,9 @@ class Command(BaseCommand):
             if slug == "acme":
                 self._webhook(team)
         _web_base_line(Team.objects.get(slug="acme"))
+        _globex_rules(Team.objects.get(slug="globex"))
+        # Acme's records learn Globex's answers now, not as news on the next seed.
+        services.team_reconcile(team=Team.objects.get(slug="acme"))
         self.stdout.write(
             self.style.SUCCESS(
                 "Demo ready: team acme with alice (admin), bob (member), carol (viewer), "
@@ -146,3 +154,17 @@ def _web_base_line(team: Team) -> None:
             revoke_on=timezone.localdate(timezone=team.zone) + timedelta(days=30),
             note="Superseded by the December build.",
         )  # fmt: skip
+
+
+def _globex_rules(team: Team) -> None:
+    """gina trusts Acme's web base line (enforce) and watches Initech (audit); the sync then
+    accepts the line's active versions (not the deprecated one) and reports Initech's image.
+    Each rule only once."""
+    gina = User.objects.get(username="gina")
+    for owner, line, mode in (
+        (ACME, WEB_BASE_LINE, RuleMode.ENFORCE),
+        (INITECH, "", RuleMode.AUDIT),
+    ):
+        if not team.trust_rules.filter(owner=owner, line=line).exists():
+            services.trust_rule_create(team=team, actor=gina, owner=owner, line=line, mode=mode)
+    services.team_reconcile(team=team)
