@@ -172,11 +172,12 @@ def add(key: str, value: Any) -> dict:
 
 
 def line_patch(title: str, img: str, ops: list, expect: int | None = None) -> Step:
-    """A property patch by the owner, comparing the status, the error text and the properties."""
+    """A property patch by the owner, comparing the status and the properties (error texts are
+    compared as notes, like every step's)."""
     step = patch(title, "a", img, ops, expect=expect)
     return Step(
         step.title, step.who, step.method, step.path, raw=step.raw, headers=step.headers,
-        facets=("image", "line_properties", "text"), expect=expect,
+        facets=("image", "line_properties"), expect=expect,
     )  # fmt: skip
 
 
